@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * umfs.h - the native API of libumfs, the user-mode file system library.
+ *
+ * A file system is a table of callbacks (struct umfs_operations) on *nodes*. A node is
+ * whatever the file system wants it to be (an inode struct, an O_PATH fd, a remote
+ * handle); the library sees it as an opaque `void *` and owns everything the kernel
+ * sees: node ids, lookup counts, generations and file handles.
+ *
+ * Conventions, everywhere in this header:
+ *  - A callback returns 0 (or a count, where stated) on success and a negative errno
+ *    on failure. Any other negative value, or a count larger than asked for, is a bug
+ *    in the file system: it is logged and the caller gets EIO. Never a positive errno.
+ *  - A callback left NULL is answered with ENOSYS; for the operations where the kernel
+ *    remembers that (most of them), it then stops sending them.
+ *  - Out-parameters are marked [out]. The library fills them with defaults before the
+ *    call (timeouts from struct umfs_config, zeroed attributes), so a callback sets
+ *    only what it knows.
+ *  - Names are NUL-terminated, never empty, never contain '/', and are at most
+ *    umfs_config.name_max bytes: the library checks this before the call.
+ *  - A callback may run on any worker thread, and several run at once unless the
+ *    session is single-threaded.
+ *
+ * The lookup count invariant (the one rule a node-based file system must get right):
+ * every successful lookup, mknod, mkdir, symlink, link, create, tmpfile and readdirplus
+ * entry that hands a node to the kernel counts one reference for the kernel. The
+ * library keeps that count per node and calls forget(node) exactly once, when the
+ * kernel has dropped the last one (or at unmount). Until then the node must stay
+ * valid, even if it was unlinked. Returning the same `void *` again for the same
+ * object (a hard link, a second lookup) gives the kernel the same inode.
+ */
+#ifndef UMFS_UMFS_H
+#define UMFS_UMFS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <fcntl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UMFS_VERSION_MAJOR 0
+#define UMFS_VERSION_MINOR 1
+#define UMFS_VERSION_PATCH 0
+#define UMFS_VERSION_STRING "0.1.0"
+
+/* Version of struct umfs_operations and struct umfs_config. Both only grow at the end. */
+#define UMFS_API_VERSION 1
+
+/* A callback returns this when it will answer later with umfs_req_complete(). */
+#define UMFS_DEFERRED (-0x10000)
+
+typedef struct umfs_session umfs_session;
+typedef struct umfs_req umfs_req;
+
+/* ---------------------------------------------------------------------------------- */
+/* Who is asking: the kernel's word for the calling thread, on every request.          */
+
+struct umfs_caller {
+	uid_t uid;    /* fsuid of the caller */
+	gid_t gid;    /* fsgid of the caller */
+	pid_t pid;    /* thread id of the caller; 0 for kernel-internal work (writeback) */
+	mode_t umask; /* the caller's umask, for create/mkdir/mknod/tmpfile; else 0 */
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* What callbacks fill in.                                                             */
+
+/* A node handed to the kernel (lookup, mkdir, create, ...). */
+struct umfs_entry {
+	void *node;           /* [out] the file system's node; NULL = negative entry */
+	struct stat attr;     /* [out] attributes; st_ino is shown to programs as is */
+	double entry_timeout; /* [out] seconds the kernel may cache the name */
+	double attr_timeout;  /* [out] seconds the kernel may cache the attributes */
+};
+
+/* Attributes of a node (getattr, setattr). */
+struct umfs_attr {
+	struct stat st;      /* [out] */
+	double timeout;      /* [out] seconds the kernel may cache them */
+};
+
+/* An open file or directory. */
+struct umfs_open {
+	void *fh;                    /* [out] the file system's handle, passed back on I/O */
+	unsigned direct_io : 1;      /* [out] bypass the page cache for this open */
+	unsigned keep_cache : 1;     /* [out] keep cached data from earlier opens */
+	unsigned nonseekable : 1;    /* [out] */
+	unsigned cache_dir : 1;      /* [out] (opendir) the kernel may cache readdir output */
+	unsigned noflush : 1;        /* [out] no flush on close when not needed */
+	unsigned parallel_direct_writes : 1; /* [out] */
+	int backing_id;              /* [out] from umfs_backing_open(): kernel passthrough */
+};
+
+/* Which attributes setattr changes (a bit set in `valid`). */
+#define UMFS_SET_MODE (1U << 0)
+#define UMFS_SET_UID (1U << 1)
+#define UMFS_SET_GID (1U << 2)
+#define UMFS_SET_SIZE (1U << 3)
+#define UMFS_SET_ATIME (1U << 4)
+#define UMFS_SET_MTIME (1U << 5)
+#define UMFS_SET_ATIME_NOW (1U << 7)
+#define UMFS_SET_MTIME_NOW (1U << 8)
+#define UMFS_SET_CTIME (1U << 10)
+#define UMFS_SET_KILL_SUIDGID (1U << 11)
+
+/* write() flags */
+#define UMFS_WRITE_CACHE (1U << 0)        /* delayed write from the page cache */
+#define UMFS_WRITE_KILL_SUIDGID (1U << 2) /* clear setuid/setgid (handle_killpriv) */
+
+/* rename() flags are the kernel's RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT. */
+
+/* A directory listing in progress: see umfs_dir_add(). */
+typedef struct umfs_dirbuf umfs_dirbuf;
+
+/* ---------------------------------------------------------------------------------- */
+/* The operations a file system implements. Unused ones stay NULL.                     */
+
+struct umfs_conn; /* see umfs_conn_* below */
+
+struct umfs_operations {
+	uint32_t version; /* UMFS_API_VERSION */
+	uint32_t size;    /* sizeof(struct umfs_operations) */
+
+	/* Once, after INIT negotiation and before any other request. May adjust the
+	 * capabilities the session asks for (umfs_conn_*). */
+	void (*init)(void *fs, struct umfs_conn *conn);
+	/* Once, at the end of the session (unmount), after the last request. */
+	void (*destroy)(void *fs);
+
+	int (*lookup)(umfs_req *req, void *dir, const char *name, struct umfs_entry *out);
+	/* The kernel dropped its last reference to the node: see the invariant above. */
+	void (*forget)(void *fs, void *node);
+
+	/* fh is the handle when the kernel names one (fstat), else NULL. */
+	int (*getattr)(umfs_req *req, void *node, void *fh, struct umfs_attr *out);
+	/* Change the attributes named in `valid` (UMFS_SET_*) to those in `in`;
+	 * answer with all attributes after the change. */
+	int (*setattr)(umfs_req *req, void *node, void *fh, const struct stat *in,
+		       unsigned valid, struct umfs_attr *out);
+	/* Copy the target into buf (size bytes at most, no NUL needed); return its length. */
+	int (*readlink)(umfs_req *req, void *node, char *buf, size_t size);
+
+	/* mode holds the file type and permission bits, with the caller's umask already
+	 * applied by the kernel (the umask is still in umfs_req_caller() for ACLs). */
+	int (*mknod)(umfs_req *req, void *dir, const char *name, mode_t mode, dev_t rdev,
+		     struct umfs_entry *out);
+	int (*mkdir)(umfs_req *req, void *dir, const char *name, mode_t mode,
+		     struct umfs_entry *out);
+	int (*symlink)(umfs_req *req, void *dir, const char *name, const char *target,
+		       struct umfs_entry *out);
+	int (*link)(umfs_req *req, void *node, void *newdir, const char *newname,
+		    struct umfs_entry *out);
+	int (*unlink)(umfs_req *req, void *dir, const char *name);
+	int (*rmdir)(umfs_req *req, void *dir, const char *name);
+	int (*rename)(umfs_req *req, void *dir, const char *name, void *newdir,
+		      const char *newname, unsigned flags);
+
+	/* flags are open(2)'s; O_CREAT and O_EXCL never reach open. With the
+	 * writeback cache, O_WRONLY may arrive as O_RDWR and O_APPEND is cleared. */
+	int (*open)(umfs_req *req, void *node, int flags, struct umfs_open *out);
+	int (*create)(umfs_req *req, void *dir, const char *name, mode_t mode, int flags,
+		      struct umfs_entry *entry, struct umfs_open *out);
+	/* An unnamed file in dir (O_TMPFILE). */
+	int (*tmpfile)(umfs_req *req, void *dir, mode_t mode, int flags,
+		       struct umfs_entry *entry, struct umfs_open *out);
+	/* Read up to size bytes at off into buf; return the count (0 at end of file). */
+	int (*read)(umfs_req *req, void *node, void *fh, void *buf, size_t size, off_t off);
+	/* Write size bytes from buf at off; return the count written. flags: UMFS_WRITE_*. */
+	int (*write)(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
+		     off_t off, unsigned flags);
+	/* Each close(2) of a descriptor (and its dups) sends flush. */
+	int (*flush)(umfs_req *req, void *node, void *fh, uint64_t lock_owner);
+	/* The last reference to the open file is gone. The result is not seen by anyone. */
+	int (*release)(umfs_req *req, void *node, void *fh, int flags);
+	int (*fsync)(umfs_req *req, void *node, void *fh, int datasync);
+
+	int (*opendir)(umfs_req *req, void *node, int flags, struct umfs_open *out);
+	/* List entries from position off (0 = start, else an offset this callback gave
+	 * to umfs_dir_add). Add entries until umfs_dir_add() says the buffer is full,
+	 * then return 0; return 0 with nothing added at the end of the directory. */
+	int (*readdir)(umfs_req *req, void *node, void *fh, off_t off, umfs_dirbuf *buf);
+	int (*releasedir)(umfs_req *req, void *node, void *fh);
+	int (*fsyncdir)(umfs_req *req, void *node, void *fh, int datasync);
+
+	int (*statfs)(umfs_req *req, void *node, struct statvfs *out);
+
+	/* flags: XATTR_CREATE, XATTR_REPLACE. */
+	int (*setxattr)(umfs_req *req, void *node, const char *name, const void *value,
+			size_t size, int flags);
+	/* size 0: return the value's size. Else copy it into buf; -ERANGE if too small. */
+	int (*getxattr)(umfs_req *req, void *node, const char *name, void *buf, size_t size);
+	/* NUL-separated names; size 0 and -ERANGE as for getxattr. */
+	int (*listxattr)(umfs_req *req, void *node, char *buf, size_t size);
+	int (*removexattr)(umfs_req *req, void *node, const char *name);
+
+	/* Only called without default_permissions. mask: R_OK, W_OK, X_OK or F_OK. */
+	int (*access)(umfs_req *req, void *node, int mask);
+
+	/* File locks. Left NULL, the kernel keeps POSIX and flock locks itself, which is
+	 * right for a file system that only this host sees (memfs does so). */
+	int (*getlk)(umfs_req *req, void *node, void *fh, uint64_t owner, struct flock *lk);
+	int (*setlk)(umfs_req *req, void *node, void *fh, uint64_t owner,
+		     const struct flock *lk, int wait);
+	int (*flock)(umfs_req *req, void *node, void *fh, uint64_t owner, int op);
+
+	/* mode: 0 or FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, ... as fallocate(2). */
+	int (*fallocate)(umfs_req *req, void *node, void *fh, int mode, off_t off, off_t len);
+	/* Return the count copied. */
+	ssize_t (*copy_file_range)(umfs_req *req, void *node_in, void *fh_in, off_t off_in,
+				   void *node_out, void *fh_out, off_t off_out, size_t len,
+				   int flags);
+	/* SEEK_DATA and SEEK_HOLE (the kernel handles SEEK_SET/CUR/END itself). */
+	int (*lseek)(umfs_req *req, void *node, void *fh, off_t off, int whence,
+		     off_t *out);
+	int (*syncfs)(umfs_req *req, void *node);
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* Requests.                                                                           */
+
+/* The file system's own pointer, as given to umfs_session_new(). */
+void *umfs_req_fs(umfs_req *req);
+const struct umfs_caller *umfs_req_caller(umfs_req *req);
+/* Nonzero once the kernel asked to interrupt this request (the caller got a signal).
+ * A callback that waits may give up and return -EINTR. */
+int umfs_req_interrupted(umfs_req *req);
+/* Supplementary groups of the caller, read from /proc (the kernel sends only fsgid).
+ * Returns the count (at most max) or a negative errno. */
+int umfs_req_groups(umfs_req *req, gid_t *groups, int max);
+
+/*
+ * Asynchronous replies. A callback that cannot answer now calls umfs_req_defer(),
+ * returns UMFS_DEFERRED, and later (from any thread) fills the same out-parameters
+ * and calls umfs_req_complete() with what it would have returned. The out-parameters
+ * and buffers given to the callback stay valid until then. Every deferred request
+ * must be completed exactly once.
+ */
+void umfs_req_defer(umfs_req *req);
+void umfs_req_complete(umfs_req *req, ssize_t result);
+
+/*
+ * Add one entry to a directory listing. next_off is the offset at which to resume
+ * after this entry (the value readdir gets next time). st needs at least st_ino and
+ * the type bits of st_mode. For readdirplus (umfs_dir_plus() is nonzero) give the
+ * node and full attributes, and the kernel gets the entry as if looked up (the
+ * lookup count rule applies); node may be NULL for "." and "..".
+ * Returns 0 when added, 1 when the buffer is full (the entry was not added).
+ */
+int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
+		 off_t next_off);
+int umfs_dir_plus(const umfs_dirbuf *buf);
+
+/* ---------------------------------------------------------------------------------- */
+/* Capabilities, negotiated at INIT (call these from the init callback).               */
+
+/* UMFS_CAP_*: what the kernel offers and the file system may want. */
+#define UMFS_CAP_ASYNC_READ (1ULL << 0)
+#define UMFS_CAP_ATOMIC_O_TRUNC (1ULL << 3)
+#define UMFS_CAP_BIG_WRITES (1ULL << 5)
+#define UMFS_CAP_SPLICE (1ULL << 7)
+#define UMFS_CAP_AUTO_INVAL_DATA (1ULL << 12)
+#define UMFS_CAP_READDIRPLUS (1ULL << 13)
+#define UMFS_CAP_READDIRPLUS_AUTO (1ULL << 14)
+#define UMFS_CAP_ASYNC_DIO (1ULL << 15)
+#define UMFS_CAP_WRITEBACK_CACHE (1ULL << 16)
+#define UMFS_CAP_PARALLEL_DIROPS (1ULL << 18)
+#define UMFS_CAP_HANDLE_KILLPRIV (1ULL << 19)
+#define UMFS_CAP_POSIX_ACL (1ULL << 20)
+#define UMFS_CAP_CACHE_SYMLINKS (1ULL << 23)
+#define UMFS_CAP_EXPLICIT_INVAL_DATA (1ULL << 25)
+#define UMFS_CAP_HANDLE_KILLPRIV_V2 (1ULL << 28)
+#define UMFS_CAP_EXPIRE_ONLY (1ULL << 35)
+#define UMFS_CAP_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#define UMFS_CAP_PASSTHROUGH (1ULL << 37)
+
+uint64_t umfs_conn_offered(const struct umfs_conn *conn);
+uint64_t umfs_conn_wanted(const struct umfs_conn *conn);
+/* Ask for (or drop) capabilities; bits the kernel does not offer are ignored. */
+void umfs_conn_want(struct umfs_conn *conn, uint64_t caps);
+void umfs_conn_unwant(struct umfs_conn *conn, uint64_t caps);
+/* The negotiated protocol minor (7.x). */
+unsigned umfs_conn_proto_minor(const struct umfs_conn *conn);
+
+/* ---------------------------------------------------------------------------------- */
+/* Sessions: mount, serve, unmount.                                                    */
+
+enum umfs_log_level { UMFS_LOG_ERR = 3, UMFS_LOG_WARNING = 4, UMFS_LOG_INFO = 6, UMFS_LOG_DEBUG = 7 };
+/* The library never prints by itself: it calls this (default: stderr). */
+typedef void (*umfs_log_fn)(enum umfs_log_level level, const char *msg, void *arg);
+void umfs_set_log(umfs_log_fn fn, void *arg);
+/* Log through the hook; for file systems and tools that want one voice. */
+void umfs_log(enum umfs_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Ready-made hook: syslog(3), for daemons. */
+void umfs_log_syslog(enum umfs_log_level level, const char *msg, void *arg);
+
+struct umfs_config {
+	uint32_t version; /* UMFS_API_VERSION */
+	uint32_t size;    /* sizeof(struct umfs_config) */
+	/* Mount options, as for mount.fuse3 -o: "allow_other,default_permissions,ro,..."
+	 * (fsname=, subtype=, max_read=, and the generic ro, nosuid, nodev, noexec,
+	 * noatime, ...). NULL: none. */
+	const char *mount_options;
+	unsigned threads;       /* worker threads; 0 = one per CPU */
+	int single_threaded;    /* serve every request on the calling thread */
+	int debug;              /* log a trace line per request and reply */
+	double entry_timeout;   /* default for umfs_entry.entry_timeout (1.0) */
+	double attr_timeout;    /* default for attribute timeouts (1.0) */
+	double negative_timeout; /* cache ENOENT lookups this long (0 = do not) */
+	unsigned max_write;     /* largest write request (bytes); 0 = 1 MiB */
+	unsigned name_max;      /* longest name; 0 = 255 */
+	uint64_t want;          /* UMFS_CAP_* to ask for beyond the defaults */
+	uint64_t unwant;        /* UMFS_CAP_* not to ask for */
+};
+/* Fill c with the defaults. */
+void umfs_config_init(struct umfs_config *c);
+
+/*
+ * Create a session for the file system `ops`, whose own state is `fs` and whose root
+ * node is `root` (never forgotten). Returns NULL with errno set.
+ */
+umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_size,
+			       void *fs, void *root, const struct umfs_config *config);
+
+/*
+ * Mount on `mountpoint`. As root (CAP_SYS_ADMIN) with mount(2), else through
+ * fusermount3. Returns 0 or a negative errno, after logging the reason:
+ * -ENOENT mountpoint missing, -ENOTDIR not a directory, -EBUSY already mounted,
+ * -ENODEV no /dev/fuse, -EPERM/-EACCES not allowed, -EINVAL bad mount option.
+ */
+int umfs_mount(umfs_session *s, const char *mountpoint);
+
+/*
+ * Serve requests until the file system is unmounted, a signal (SIGINT, SIGTERM,
+ * SIGHUP) asks to stop, or the kernel aborts the connection. Unmounts on the way out.
+ * Returns 0 on a clean end, a negative errno otherwise. Installs the signal handling
+ * it needs for the duration of the call.
+ */
+int umfs_session_loop(umfs_session *s);
+
+/* Ask a running loop to stop (async-signal-safe). It unmounts and returns. */
+void umfs_session_exit(umfs_session *s);
+
+/* Unmount (if mounted) and free the session. */
+void umfs_session_destroy(umfs_session *s);
+
+/* Unmount whatever is mounted at mountpoint (for the `umfs unmount` command).
+ * lazy: detach even if busy. Returns 0 or a negative errno. */
+int umfs_unmount(const char *mountpoint, int lazy);
+
+/* Parse one mount option string into the config's mount options, checking each one.
+ * Returns 0 or -EINVAL after logging which option is unknown. */
+int umfs_check_mount_options(const char *options);
+
+/* ---------------------------------------------------------------------------------- */
+/* Notifications: for file systems whose data changes behind the kernel's back.        */
+/* Each returns 0, -ENOENT when the kernel does not know the node/name, or another     */
+/* negative errno. They may be called from any thread, but not while a callback for    */
+/* the same directory is running on that thread (the kernel may be waiting for it).     */
+
+int umfs_notify_inval_inode(umfs_session *s, void *node, off_t off, off_t len);
+int umfs_notify_inval_entry(umfs_session *s, void *dir, const char *name);
+int umfs_notify_delete(umfs_session *s, void *dir, void *child, const char *name);
+int umfs_notify_store(umfs_session *s, void *node, off_t off, const void *data,
+		      size_t size);
+
+/* The session of a request, for notifications from callbacks' helpers. */
+umfs_session *umfs_req_session(umfs_req *req);
+
+/* Kernel passthrough (Linux 6.9+): register an open fd whose I/O the kernel does
+ * directly; put the id in umfs_open.backing_id. Returns the id or a negative errno. */
+int umfs_backing_open(umfs_session *s, int fd);
+int umfs_backing_close(umfs_session *s, int backing_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
