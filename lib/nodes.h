@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nodes.h - the node table: kernel node ids <-> the file system's node contexts, with
+ * the kernel's lookup count per node. Sharded by context hash so that threads working
+ * on different nodes rarely meet on a lock; there is no global lock.
+ *
+ * Ids: 1 is the root (never counted, never forgotten). Every other id names one slot
+ * of one shard; a reused slot gets a new generation, so (id, generation) never repeats.
+ */
+#ifndef UMFS_NODES_H
+#define UMFS_NODES_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define NODE_SHARDS 64
+#define NODE_ROOT_ID 1
+
+struct node_slot {
+	void *ctx;        /* NULL: slot is free */
+	uint64_t nlookup; /* the kernel's references */
+	uint32_t gen;     /* bumped on every reuse */
+	int32_t next;     /* hash chain (in use) or free list (free); -1 ends */
+};
+
+struct node_shard {
+	pthread_mutex_t lock;
+	struct node_slot *slots;
+	uint32_t nslots, cap;
+	int32_t free_head;
+	int32_t *buckets; /* heads of hash chains, nbuckets a power of two */
+	uint32_t nbuckets, count;
+};
+
+struct node_table {
+	void *root;
+	struct node_shard shard[NODE_SHARDS];
+};
+
+int nodes_init(struct node_table *t, void *root);
+/* Free the table; forget(ctx) is called for every node still referenced. */
+void nodes_destroy(struct node_table *t, void (*forget)(void *fs, void *ctx), void *fs);
+
+/* Count one more kernel reference to ctx. Returns 0 and its id and generation, or
+ * -ENOMEM. */
+int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen);
+/* Drop n references of id. Returns the context when that was the last reference (the
+ * caller then calls the file system's forget), else NULL. Unknown ids are ignored. */
+void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n);
+/* The context of id, or NULL when the kernel names an id the table does not know. */
+void *nodes_get(struct node_table *t, uint64_t id);
+/* The id of ctx if the kernel holds it, else 0. */
+uint64_t nodes_find(struct node_table *t, void *ctx);
+/* How many nodes the kernel holds (for statistics and tests). */
+uint64_t nodes_count(struct node_table *t);
+
+#endif

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - a session's life: INIT negotiation, the worker pool, requests and their
+ * buffers, interrupts, deferred replies, signals and the end of the session.
+ *
+ * Each worker owns a cloned /dev/fuse descriptor and one preallocated request buffer
+ * (input bytes, decoded request, out-parameters, reply bytes). A request is served
+ * entirely in that buffer: no allocation and no shared lock on the way. Only a
+ * deferred request takes its buffer along; the worker then gets a fresh one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "session.h"
+
+/* Room before a write's payload: the in header, the write header, and slack. */
+#define IN_HEADROOM 4096
+/* Setxattr values (64 KiB) plus names must always fit, whatever max_write is. */
+#define IN_MIN (128 * 1024)
+
+struct reqbuf {
+	struct umfs_req req;
+	/* Two owners while a deferred callback is still running on its worker: the worker
+	 * and the completion. Whoever lets go last frees the buffer. */
+	atomic_int owners;
+	unsigned char *in;
+	unsigned char *out;
+};
+
+struct worker {
+	umfs_session *s;
+	pthread_t thread;
+	bool started;
+	int fd;
+	struct reqbuf *rb;
+};
+
+/* ---- configuration ---- */
+
+void umfs_config_init(struct umfs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->version = UMFS_API_VERSION;
+	c->size = sizeof(*c);
+	c->entry_timeout = 1.0;
+	c->attr_timeout = 1.0;
+	c->max_write = 1024 * 1024;
+	c->name_max = 255;
+}
+
+/* ---- request buffers ---- */
+
+struct reqbuf *reqbuf_new(umfs_session *s)
+{
+	struct reqbuf *rb = calloc(1, sizeof(*rb));
+
+	if (!rb)
+		return NULL;
+	rb->in = malloc(s->in_size);
+	rb->out = malloc(s->out_size);
+	if (!rb->in || !rb->out) {
+		reqbuf_free(rb);
+		return NULL;
+	}
+	return rb;
+}
+
+void reqbuf_free(struct reqbuf *rb)
+{
+	if (!rb)
+		return;
+	free(rb->in);
+	free(rb->out);
+	free(rb);
+}
+
+/* ---- deferred replies ---- */
+
+void umfs_req_defer(umfs_req *req)
+{
+	if (!req->deferred) {
+		req->deferred = true;
+		atomic_store(&req->rb->owners, 2);
+	}
+}
+
+void umfs_req_complete(umfs_req *req, ssize_t result)
+{
+	struct reqbuf *rb = req->rb;
+
+	if (result == UMFS_DEFERRED)
+		result = -EIO;
+	req->finish(req, result);
+	if (atomic_fetch_sub(&rb->owners, 1) == 1)
+		reqbuf_free(rb);
+}
+
+/* ---- interrupts ---- */
+
+void session_note_interrupt(umfs_session *s, uint64_t unique)
+{
+	pthread_mutex_lock(&s->intr_lock);
+	s->intr[s->intr_next++ % (sizeof(s->intr) / sizeof(s->intr[0]))] = unique;
+	pthread_mutex_unlock(&s->intr_lock);
+}
+
+int umfs_req_interrupted(umfs_req *req)
+{
+	umfs_session *s = req->s;
+	int found = 0;
+
+	pthread_mutex_lock(&s->intr_lock);
+	for (size_t i = 0; i < sizeof(s->intr) / sizeof(s->intr[0]); i++)
+		if (s->intr[i] == req->rq.unique)
+			found = 1;
+	pthread_mutex_unlock(&s->intr_lock);
+	return found;
+}
+
+int umfs_req_groups(umfs_req *req, gid_t *groups, int max)
+{
+	char path[64], line[4096];
+	FILE *f;
+	int n = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", (unsigned)req->caller.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 7, *end;
+
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (n = 0;; n++) {
+			unsigned long g = strtoul(p, &end, 10);
+
+			if (end == p || n >= max)
+				break;
+			groups[n] = (gid_t)g;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+/* ---- INIT ---- */
+
+/* What every session asks for when the kernel offers it. */
+static uint64_t default_wants(const struct umfs_operations *o)
+{
+	uint64_t w = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_MAX_PAGES |
+		     FUSE_PARALLEL_DIROPS | FUSE_ASYNC_DIO | FUSE_AUTO_INVAL_DATA |
+		     FUSE_ABORT_ERROR | FUSE_INIT_EXT | FUSE_DIRECT_IO_ALLOW_MMAP;
+
+	if (o->readdir)
+		w |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+	if (o->getlk && o->setlk)
+		w |= FUSE_POSIX_LOCKS;
+	if (o->flock)
+		w |= FUSE_FLOCK_LOCKS;
+	return w;
+}
+
+uint64_t umfs_conn_offered(const struct umfs_conn *conn)
+{
+	return conn->offered;
+}
+
+uint64_t umfs_conn_wanted(const struct umfs_conn *conn)
+{
+	return conn->wanted;
+}
+
+void umfs_conn_want(struct umfs_conn *conn, uint64_t caps)
+{
+	conn->wanted |= caps & conn->offered;
+}
+
+void umfs_conn_unwant(struct umfs_conn *conn, uint64_t caps)
+{
+	conn->wanted &= ~caps;
+}
+
+unsigned umfs_conn_proto_minor(const struct umfs_conn *conn)
+{
+	return conn->proto_minor;
+}
+
+static void end_session(umfs_session *s, int error)
+{
+	uint64_t one = 1;
+
+	if (!s->exit_error)
+		s->exit_error = error;
+	atomic_store(&s->exiting, true);
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; nothing else to do. */
+	}
+}
+
+void session_init_reply(umfs_req *req)
+{
+	umfs_session *s = req->s;
+	const typeof(req->rq.u.init) *in = &req->rq.u.init;
+	struct fuse_init_out out;
+	unsigned pages;
+
+	memset(&out, 0, sizeof(out));
+	out.major = FUSE_KERNEL_VERSION;
+	out.minor = FUSE_KERNEL_MINOR_VERSION;
+	if (in->major > FUSE_KERNEL_VERSION) {
+		/* The kernel will retry with our major version. */
+		memcpy(req->out_buf + sizeof(struct fuse_out_header), &out, sizeof(out));
+		reply_send(req, 0, sizeof(out));
+		return;
+	}
+	if (in->major < FUSE_KERNEL_VERSION || in->minor < FUSE_MIN_MINOR_VERSION) {
+		log_msg(UMFS_LOG_ERR, "kernel FUSE protocol %u.%u is too old (umfs needs 7.%u)",
+			in->major, in->minor, FUSE_MIN_MINOR_VERSION);
+		reply_error(req, -EPROTO);
+		end_session(s, -EPROTO);
+		return;
+	}
+	if (atomic_load(&s->initialized)) {
+		reply_error(req, -EPROTO);
+		return;
+	}
+
+	s->conn.proto_minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor
+								    : FUSE_KERNEL_MINOR_VERSION;
+	s->conn.offered = in->flags;
+	s->conn.wanted = default_wants(s->ops) & s->conn.offered;
+	umfs_conn_want(&s->conn, s->cfg.want);
+	umfs_conn_unwant(&s->conn, s->cfg.unwant);
+	if (s->ops->init)
+		s->ops->init(s->fs, &s->conn);
+	/* The kernel refuses passthrough opens under the writeback cache. */
+	if (s->conn.wanted & FUSE_PASSTHROUGH)
+		s->conn.wanted &= ~FUSE_WRITEBACK_CACHE;
+
+	pages = (s->cfg.max_write + 4095) / 4096;
+	out.flags = (uint32_t)s->conn.wanted;
+	out.flags2 = (uint32_t)(s->conn.wanted >> 32);
+	if (!(s->conn.offered & FUSE_INIT_EXT))
+		out.flags2 = 0;
+	out.max_readahead = in->max_readahead;
+	out.max_write = s->cfg.max_write;
+	out.max_pages = (uint16_t)(s->conn.wanted & FUSE_MAX_PAGES ? pages : 32);
+	if (!(s->conn.wanted & FUSE_MAX_PAGES) && out.max_write > 32 * 4096)
+		out.max_write = 32 * 4096;
+	out.time_gran = 1;
+	out.max_background = 64;
+	out.congestion_threshold = 48;
+	if (s->conn.wanted & FUSE_PASSTHROUGH)
+		out.max_stack_depth = 1;
+
+	s->limits.proto_minor = s->conn.proto_minor;
+	s->limits.max_write = out.max_write;
+	atomic_store(&s->initialized, true);
+	memcpy(req->out_buf + sizeof(struct fuse_out_header), &out, sizeof(out));
+	reply_send(req, 0, sizeof(out));
+	log_msg(UMFS_LOG_DEBUG, "INIT: kernel 7.%u, using 7.%u, flags %#llx, max_write %u",
+		in->minor, s->conn.proto_minor, (unsigned long long)s->conn.wanted, out.max_write);
+}
+
+/* ---- workers ---- */
+
+static void serve_one(struct worker *w, size_t len)
+{
+	umfs_session *s = w->s;
+	umfs_req *req = &w->rb->req;
+	int rc;
+
+	req->s = s;
+	req->rb = w->rb;
+	req->fd = w->fd;
+	req->out_buf = w->rb->out;
+	req->out_size = s->out_size;
+	req->deferred = false;
+	req->node = NULL;
+	atomic_store(&w->rb->owners, 1);
+	if (s->cfg.debug)
+		clock_gettime(CLOCK_MONOTONIC, &req->start);
+
+	rc = codec_decode(w->rb->in, len, &s->limits, &req->rq);
+	if (rc < 0) {
+		if (!codec_header_ok(len)) {
+			log_msg(UMFS_LOG_ERR, "dropped a request of %zu bytes: too short", len);
+			return;
+		}
+		if (rc != -ENOSYS)
+			log_msg(UMFS_LOG_WARNING, "malformed %s request (unique %llu): %s",
+				codec_opname(req->rq.opcode), (unsigned long long)req->rq.unique,
+				strerror(-rc));
+		if (!codec_no_reply(req->rq.opcode))
+			reply_error(req, rc);
+		return;
+	}
+	req->caller.uid = req->rq.uid;
+	req->caller.gid = req->rq.gid;
+	req->caller.pid = (pid_t)req->rq.pid;
+	req->caller.umask = 0;
+	dispatch(req);
+}
+
+/* The request went away with its reply still to come: give the worker a new buffer. */
+static int detach_deferred(struct worker *w)
+{
+	struct reqbuf *old = w->rb, *fresh = reqbuf_new(w->s);
+
+	if (!fresh) {
+		/* Keep serving with the old buffer once the deferred request is done. */
+		log_msg(UMFS_LOG_ERR, "out of memory for a request buffer");
+		return -ENOMEM;
+	}
+	w->rb = fresh;
+	if (atomic_fetch_sub(&old->owners, 1) == 1)
+		reqbuf_free(old); /* already completed while the callback ran */
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	umfs_session *s = w->s;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	while (!atomic_load(&s->exiting)) {
+		ssize_t n;
+
+		/* Cancellation may only end the wait for a request, never a request. */
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		n = read(w->fd, w->rb->in, s->in_size);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (n < 0) {
+			int e = errno;
+
+			if (e == EINTR || e == EAGAIN || e == ENOENT)
+				continue; /* ENOENT: the request was interrupted before we read it */
+			if (e == ENODEV) {
+				end_session(s, 0); /* unmounted */
+			} else if (e == ECONNABORTED) {
+				log_msg(UMFS_LOG_ERR, "the kernel aborted the connection");
+				end_session(s, -ECONNABORTED);
+			} else {
+				log_msg(UMFS_LOG_ERR, "reading /dev/fuse: %s", strerror(e));
+				end_session(s, -e);
+			}
+			break;
+		}
+		serve_one(w, (size_t)n);
+		if (w->rb->req.deferred && detach_deferred(w) < 0) {
+			end_session(s, -ENOMEM);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* A descriptor of its own for each worker after the first, so reads don't contend. */
+static int clone_fd(int master)
+{
+	uint32_t m = (uint32_t)master;
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &m) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static unsigned worker_count(const struct umfs_config *c)
+{
+	long n;
+
+	if (c->single_threaded)
+		return 1;
+	if (c->threads)
+		return c->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int start_workers(umfs_session *s)
+{
+	s->nworkers = worker_count(&s->cfg);
+	s->workers = calloc(s->nworkers, sizeof(*s->workers));
+	if (!s->workers)
+		return -ENOMEM;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		w->s = s;
+		w->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd);
+		if (w->fd < 0) {
+			/* An old kernel without cloning: share the one descriptor. */
+			log_msg(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
+				strerror(-w->fd));
+			w->fd = s->mnt.fd;
+		}
+		w->rb = reqbuf_new(s);
+		if (!w->rb)
+			return -ENOMEM;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			return -EAGAIN;
+		w->started = true;
+	}
+	return 0;
+}
+
+static void stop_workers(umfs_session *s)
+{
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (w->started) {
+			pthread_cancel(w->thread);
+			pthread_join(w->thread, NULL);
+		}
+		if (w->fd >= 0 && w->fd != s->mnt.fd)
+			close(w->fd);
+		reqbuf_free(w->rb);
+	}
+	free(s->workers);
+	s->workers = NULL;
+	s->nworkers = 0;
+}
+
+/* ---- the session ---- */
+
+umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_size, void *fs,
+			       void *root, const struct umfs_config *config)
+{
+	umfs_session *s;
+	struct umfs_config defaults;
+
+	if (!ops || ops_size < offsetof(struct umfs_operations, lookup) || !root) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	/* An older (smaller) table is padded with NULLs: those operations are absent. */
+	memcpy(&s->ops_copy, ops,
+	       ops_size < sizeof(s->ops_copy) ? ops_size : sizeof(s->ops_copy));
+	s->ops = &s->ops_copy;
+	s->fs = fs;
+	umfs_config_init(&defaults);
+	s->cfg = defaults;
+	if (config)
+		memcpy(&s->cfg, config,
+		       config->size && config->size < sizeof(s->cfg) ? config->size : sizeof(s->cfg));
+	if (s->cfg.max_write < 4096)
+		s->cfg.max_write = defaults.max_write;
+	if (s->cfg.max_write > 16 * 1024 * 1024)
+		s->cfg.max_write = 16 * 1024 * 1024;
+	if (!s->cfg.name_max || s->cfg.name_max > 1024)
+		s->cfg.name_max = defaults.name_max;
+	if (s->cfg.debug)
+		log_enable_debug(true);
+	s->limits.max_write = s->cfg.max_write;
+	s->limits.name_max = s->cfg.name_max;
+	s->in_size = s->cfg.max_write + IN_HEADROOM;
+	if (s->in_size < IN_MIN)
+		s->in_size = IN_MIN;
+	s->out_size = sizeof(struct fuse_out_header) + s->cfg.max_write;
+	s->mnt.fd = -1;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0 || nodes_init(&s->nodes, root) < 0) {
+		int e = errno;
+
+		if (s->wake_fd >= 0)
+			close(s->wake_fd);
+		free(s);
+		errno = e;
+		return NULL;
+	}
+	pthread_mutex_init(&s->intr_lock, NULL);
+	return s;
+}
+
+void umfs_session_exit(umfs_session *s)
+{
+	uint64_t one = 1;
+
+	atomic_store(&s->exiting, true);
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* nothing more to do from a signal handler */
+	}
+}
+
+static int signal_fd(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before the workers start, so they inherit it and only we see them. */
+	pthread_sigmask(SIG_BLOCK, &set, old);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Wait until a signal arrives, a worker ends the session, or umfs_session_exit(). */
+static void wait_for_end(umfs_session *s, int sfd)
+{
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+			       { .fd = s->wake_fd, .events = POLLIN } };
+
+	while (!atomic_load(&s->exiting)) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_msg(UMFS_LOG_INFO, "%s: unmounting %s", strsignal((int)si.ssi_signo),
+					s->mnt.mountpoint ? s->mnt.mountpoint : "");
+			break;
+		}
+		if (p[1].revents & POLLIN)
+			break;
+	}
+	atomic_store(&s->exiting, true);
+}
+
+int umfs_session_loop(umfs_session *s)
+{
+	sigset_t old;
+	int sfd, rc;
+
+	if (s->mnt.fd < 0) {
+		log_msg(UMFS_LOG_ERR, "umfs_session_loop: not mounted");
+		return -EINVAL;
+	}
+	sfd = signal_fd(&old);
+	if (sfd < 0) {
+		rc = -errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return rc;
+	}
+	rc = start_workers(s);
+	if (rc < 0)
+		log_msg(UMFS_LOG_ERR, "starting workers: %s", strerror(-rc));
+	else
+		wait_for_end(s, sfd);
+
+	/* Unmount first, so no new request comes; then stop the workers. */
+	mount_release(&s->mnt);
+	stop_workers(s);
+	close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (s->ops->destroy)
+		s->ops->destroy(s->fs);
+	return rc < 0 ? rc : s->exit_error;
+}
+
+void umfs_session_destroy(umfs_session *s)
+{
+	if (!s)
+		return;
+	mount_release(&s->mnt);
+	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
+	close(s->wake_fd);
+	pthread_mutex_destroy(&s->intr_lock);
+	free(s->mnt.mountpoint);
+	free(s);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h - the library's private view of a session, its workers and requests.
+ * Not installed; file systems see only include/umfs/umfs.h.
+ */
+#ifndef UMFS_SESSION_H
+#define UMFS_SESSION_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "umfs/umfs.h"
+#include "codec.h"
+#include "mount.h"
+#include "nodes.h"
+
+struct umfs_conn {
+	uint32_t proto_minor;
+	uint64_t offered; /* FUSE_* init flags the kernel sent */
+	uint64_t wanted;  /* what the session will answer with */
+};
+
+struct umfs_dirbuf {
+	unsigned char *pos; /* where the next entry goes */
+	size_t space;       /* bytes left */
+	bool plus;          /* READDIRPLUS: entries carry nodes and attributes */
+	umfs_req *req;
+};
+
+/* The out-parameters of one request: exactly one member is used per opcode. */
+union req_out {
+	struct { struct umfs_entry entry; struct umfs_open open; } created;
+	struct umfs_attr attr;
+	struct umfs_open open;
+	struct statvfs statfs;
+	struct flock lk;
+	off_t offset;
+};
+
+struct worker;
+
+struct umfs_req {
+	umfs_session *s;
+	struct request rq;
+	struct umfs_caller caller;
+	void *node; /* the context of rq.nodeid, resolved before the callback */
+	union req_out out;
+	umfs_dirbuf dir;
+	/* Turns the callback's result into the reply. */
+	void (*finish)(umfs_req *req, ssize_t result);
+	bool deferred;
+	struct timespec start; /* for -d traces */
+	/* The buffers this request lives in (see struct reqbuf in session.c). */
+	struct reqbuf *rb;
+	int fd;              /* where the reply goes */
+	unsigned char *out_buf; /* reply buffer: header room, then payload */
+	size_t out_size;
+};
+
+struct umfs_session {
+	const struct umfs_operations *ops;
+	struct umfs_operations ops_copy; /* ops padded to the library's size */
+	void *fs;
+	struct umfs_config cfg;
+	struct node_table nodes;
+	struct codec_limits limits;
+	struct umfs_conn conn;
+	struct mount_state mnt;
+
+	atomic_bool initialized; /* INIT answered */
+	atomic_bool exiting;
+	int exit_error;          /* why the loop ended, as -errno (0: unmounted) */
+	atomic_int live_workers;
+
+	/* Interrupted request ids (a small ring; interrupts are rare). */
+	pthread_mutex_t intr_lock;
+	uint64_t intr[64];
+	unsigned intr_next;
+
+	int wake_fd;             /* eventfd: a worker ended, or exit was asked */
+	struct worker *workers;
+	unsigned nworkers;
+	size_t in_size, out_size; /* per-request buffer sizes */
+};
+
+/* dispatch.c */
+void dispatch(umfs_req *req);
+/* Send a reply: header + len bytes already placed after the header room. */
+void reply_send(umfs_req *req, int error, size_t len);
+void reply_error(umfs_req *req, int error);
+/* Trace a request that gets no reply (FORGET, INTERRUPT). */
+void req_trace_noreply(umfs_req *req);
+/* session.c */
+struct reqbuf *reqbuf_new(umfs_session *s);
+void reqbuf_free(struct reqbuf *rb);
+void session_note_interrupt(umfs_session *s, uint64_t unique);
+void session_init_reply(umfs_req *req);
+/* log.c */
+void log_enable_debug(bool on);
+void log_msg(enum umfs_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* kinds.c - the table of file systems `umfs mount` knows. */
+#include "kinds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memfs.h"
+
+#define ACCEPTS(opt) (1u << ((opt) - OPT_MAX_SIZE))
+
+static void memfs_destroy(void *fs)
+{
+	memfs_free(fs);
+}
+
+static int parse_count(const char *what, const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-') {
+		fprintf(stderr, "umfs: bad %s '%s'\n", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int memfs_create(const char *source, const struct kind_args *a,
+			struct umfs_config *cfg, struct kind_instance *out)
+{
+	struct memfs_options o = { 0 };
+	struct memfs *m;
+
+	if (a->max_size && memfs_parse_size(a->max_size, &o.max_size) < 0) {
+		fprintf(stderr, "umfs: bad --max-size '%s' (use bytes or 64k, 512M, 2G)\n",
+			a->max_size);
+		return -EINVAL;
+	}
+	if (a->max_nodes && parse_count("--max-nodes", a->max_nodes, &o.max_nodes) < 0)
+		return -EINVAL;
+	m = memfs_new(&o);
+	if (!m) {
+		fprintf(stderr, "umfs: cannot create memfs: %s\n", strerror(errno));
+		return -ENOMEM;
+	}
+	/* memfs is the only writer of its data: the kernel may cache names, attributes
+	 * and misses for as long as it likes. */
+	cfg->entry_timeout = 86400;
+	cfg->attr_timeout = 86400;
+	cfg->negative_timeout = 86400;
+	out->ops = &memfs_operations;
+	out->fs = m;
+	out->root = memfs_root(m);
+	out->destroy = memfs_destroy;
+	return 0;
+}
+
+static const struct fs_kind kinds[] = {
+	{
+		.name = "memfs",
+		.summary = "a POSIX file system in memory (like tmpfs)",
+		.options_help = "  --max-size SIZE         memfs: capacity, e.g. 512M, 2G (default: unlimited)\n"
+				"  --max-nodes N           memfs: most files, directories and links\n",
+		.needs_source = false,
+		.accepts = ACCEPTS(OPT_MAX_SIZE) | ACCEPTS(OPT_MAX_NODES),
+		.create = memfs_create,
+	},
+};
+
+const struct fs_kind *kind_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+int kind_parse_option(int code, const char *arg, struct kind_args *a)
+{
+	switch (code) {
+	case OPT_MAX_SIZE: a->max_size = arg; return 0;
+	case OPT_MAX_NODES: a->max_nodes = arg; return 0;
+	default:
+		fprintf(stderr, "umfs: unknown option\n");
+		return -EINVAL;
+	}
+}
+
+int kind_check_args(const struct fs_kind *k, const struct kind_args *a)
+{
+	if (a->max_size && !(k->accepts & ACCEPTS(OPT_MAX_SIZE))) {
+		fprintf(stderr, "umfs: %s does not take --max-size\n", k->name);
+		return -EINVAL;
+	}
+	if (a->max_nodes && !(k->accepts & ACCEPTS(OPT_MAX_NODES))) {
+		fprintf(stderr, "umfs: %s does not take --max-nodes\n", k->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void kind_describe_all(char *kinds_out, size_t ksize, char *opts, size_t osize)
+{
+	size_t kn = 0, on = 0;
+
+	kinds_out[0] = opts[0] = '\0';
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (kn < ksize)
+			kn += (size_t)snprintf(kinds_out + kn, ksize - kn, "  %-22s  %s%s\n",
+					       kinds[i].name, kinds[i].summary,
+					       kinds[i].needs_source ? " (needs SOURCE)" : "");
+		if (on < osize)
+			on += (size_t)snprintf(opts + on, osize - on, "%s", kinds[i].options_help);
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kinds.h - the file systems the `umfs` command can mount, and their own options.
+ * Adding a kind: one entry in kinds.c with its create function.
+ */
+#ifndef UMFS_TOOLS_KINDS_H
+#define UMFS_TOOLS_KINDS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <umfs/umfs.h>
+
+/* Option codes above any single character. */
+enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES };
+
+#define KIND_LONG_OPTIONS                                                                  \
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },                             \
+	{ "max-nodes", required_argument, NULL, OPT_MAX_NODES }
+
+/* Kind-specific options as given on the command line (NULL: not given). */
+struct kind_args {
+	const char *max_size;
+	const char *max_nodes;
+};
+
+/* A created file system, ready for umfs_session_new(). */
+struct kind_instance {
+	const struct umfs_operations *ops;
+	void *fs;
+	void *root;
+	void (*destroy)(void *fs);
+};
+
+struct fs_kind {
+	const char *name;
+	const char *summary;
+	const char *options_help; /* lines for --help, or "" */
+	bool needs_source;
+	/* Which kind_args this kind accepts (a bit per OPT_* - OPT_MAX_SIZE). */
+	unsigned accepts;
+	/* Create the file system; may adjust cfg (timeouts). Returns 0 or -errno (logged). */
+	int (*create)(const char *source, const struct kind_args *a, struct umfs_config *cfg,
+		      struct kind_instance *out);
+};
+
+const struct fs_kind *kind_find(const char *name);
+/* Record a kind-specific option; -EINVAL (with a message) for an unknown one. */
+int kind_parse_option(int code, const char *arg, struct kind_args *a);
+/* Refuse options the chosen kind does not take. */
+int kind_check_args(const struct fs_kind *k, const struct kind_args *a);
+/* Text for --help: a line per kind, and each kind's options. */
+void kind_describe_all(char *kinds, size_t ksize, char *opts, size_t osize);
+
+#endif
