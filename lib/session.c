@@ -485,6 +485,7 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 	s->out_size = sizeof(struct fuse_out_header) + s->cfg.max_write;
 	s->mnt.fd = -1;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->nodes_root = root;
 	if (s->wake_fd < 0 || nodes_init(&s->nodes, root) < 0) {
 		int e = errno;
 
@@ -570,6 +571,10 @@ int umfs_session_loop(umfs_session *s)
 	stop_workers(s);
 	close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* The kernel is gone: it holds no node any more, so every node is forgotten
+	 * before the file system is told the session ended. */
+	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
+	nodes_init(&s->nodes, s->nodes_root);
 	if (s->ops->destroy)
 		s->ops->destroy(s->fs);
 	return rc < 0 ? rc : s->exit_error;

@@ -66,6 +66,7 @@ struct umfs_session {
 	void *fs;
 	struct umfs_config cfg;
 	struct node_table nodes;
+	void *nodes_root;
 	struct codec_limits limits;
 	struct umfs_conn conn;
 	struct mount_state mnt;
