@@ -41,8 +41,10 @@ static int dec_forget(struct cursor *c, const struct codec_limits *lim, struct r
 	struct fuse_forget_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.forget.nlookup = in.nlookup;
-	return rc;
+	return 0;
 }
 
 static int dec_batch_forget(struct cursor *c, const struct codec_limits *lim,
@@ -57,9 +59,11 @@ static int dec_batch_forget(struct cursor *c, const struct codec_limits *lim,
 	if (in.count > cursor_left(c) / sizeof(struct fuse_forget_one))
 		return -EPROTO;
 	rc = cursor_take(c, in.count * sizeof(struct fuse_forget_one), &items);
+	if (rc)
+		return rc;
 	rq->u.batch_forget.count = in.count;
 	rq->u.batch_forget.items = items;
-	return rc;
+	return 0;
 }
 
 static int dec_getattr(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -67,9 +71,11 @@ static int dec_getattr(struct cursor *c, const struct codec_limits *lim, struct 
 	struct fuse_getattr_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.getattr.flags = in.getattr_flags;
 	rq->u.getattr.fh = in.fh;
-	return rc;
+	return 0;
 }
 
 static int dec_setattr(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -162,9 +168,11 @@ static int dec_open(struct cursor *c, const struct codec_limits *lim, struct req
 	struct fuse_open_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.open.flags = in.flags;
 	rq->u.open.open_flags = in.open_flags;
-	return rc;
+	return 0;
 }
 
 static int create_args(struct cursor *c, struct request *rq)
@@ -172,12 +180,14 @@ static int create_args(struct cursor *c, struct request *rq)
 	struct fuse_create_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.create.flags = in.flags;
 	rq->u.create.mode = in.mode;
 	rq->u.create.umask = in.umask;
 	rq->u.create.open_flags = in.open_flags;
 	rq->u.create.name = NULL;
-	return rc;
+	return 0;
 }
 
 static int dec_create(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -233,11 +243,13 @@ static int dec_release(struct cursor *c, const struct codec_limits *lim, struct 
 	struct fuse_release_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.release.fh = in.fh;
 	rq->u.release.flags = in.flags;
 	rq->u.release.release_flags = in.release_flags;
 	rq->u.release.lock_owner = in.lock_owner;
-	return rc;
+	return 0;
 }
 
 static int dec_fsync(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -245,9 +257,11 @@ static int dec_fsync(struct cursor *c, const struct codec_limits *lim, struct re
 	struct fuse_fsync_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.fsync.fh = in.fh;
 	rq->u.fsync.fsync_flags = in.fsync_flags;
-	return rc;
+	return 0;
 }
 
 static int dec_flush(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -255,9 +269,11 @@ static int dec_flush(struct cursor *c, const struct codec_limits *lim, struct re
 	struct fuse_flush_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.flush.fh = in.fh;
 	rq->u.flush.lock_owner = in.lock_owner;
-	return rc;
+	return 0;
 }
 
 static int dec_setxattr(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -292,9 +308,11 @@ static int dec_listxattr(struct cursor *c, const struct codec_limits *lim, struc
 	struct fuse_getxattr_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.getxattr.size = in.size;
 	rq->u.getxattr.name = NULL;
-	return rc;
+	return 0;
 }
 
 static int dec_removexattr(struct cursor *c, const struct codec_limits *lim,
@@ -327,11 +345,13 @@ static int dec_lk(struct cursor *c, const struct codec_limits *lim, struct reque
 	struct fuse_lk_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.lk.fh = in.fh;
 	rq->u.lk.owner = in.owner;
 	rq->u.lk.lk = in.lk;
 	rq->u.lk.lk_flags = in.lk_flags;
-	return rc;
+	return 0;
 }
 
 static int dec_access(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -339,8 +359,10 @@ static int dec_access(struct cursor *c, const struct codec_limits *lim, struct r
 	struct fuse_access_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.access.mask = in.mask;
-	return rc;
+	return 0;
 }
 
 static int dec_interrupt(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -348,8 +370,10 @@ static int dec_interrupt(struct cursor *c, const struct codec_limits *lim, struc
 	struct fuse_interrupt_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.interrupt.unique = in.unique;
-	return rc;
+	return 0;
 }
 
 static int dec_fallocate(struct cursor *c, const struct codec_limits *lim, struct request *rq)
@@ -399,11 +423,13 @@ static int dec_statx(struct cursor *c, const struct codec_limits *lim, struct re
 	struct fuse_statx_in in;
 	int rc = cursor_get(c, &in, sizeof(in));
 
+	if (rc)
+		return rc;
 	rq->u.statx.fh = in.fh;
 	rq->u.statx.getattr_flags = in.getattr_flags;
 	rq->u.statx.sx_flags = in.sx_flags;
 	rq->u.statx.sx_mask = in.sx_mask;
-	return rc;
+	return 0;
 }
 
 /* The opcode table: name and decoder per opcode, indexed by opcode. */
