@@ -328,7 +328,8 @@ static int dec_init(struct cursor *c, const struct codec_limits *lim, struct req
 	size_t n = cursor_left(c) < sizeof(in) ? cursor_left(c) : sizeof(in);
 	int rc;
 
-	if (n < FUSE_COMPAT_INIT_IN_SIZE)
+	/* The kernel sends one of the two forms, never something in between. */
+	if (n != FUSE_COMPAT_INIT_IN_SIZE && n != sizeof(in))
 		return -EPROTO;
 	rc = cursor_get(c, &in, n);
 	rq->u.init.major = in.major;
@@ -467,7 +468,7 @@ static const struct opinfo opinfo[FUSE_OPCODE_LIMIT] = {
 	[FUSE_SETLKW] = { "SETLKW", dec_lk, false },
 	[FUSE_ACCESS] = { "ACCESS", dec_access, false },
 	[FUSE_CREATE] = { "CREATE", dec_create, false },
-	[FUSE_INTERRUPT] = { "INTERRUPT", dec_interrupt, false },
+	[FUSE_INTERRUPT] = { "INTERRUPT", dec_interrupt, true },
 	[FUSE_BMAP] = { "BMAP", NULL, false },
 	[FUSE_DESTROY] = { "DESTROY", NULL, false },
 	[FUSE_IOCTL] = { "IOCTL", NULL, false },

@@ -225,6 +225,12 @@ static void finish_entry(umfs_req *req, ssize_t rc)
 		reply_struct(req, &out, sizeof(out));
 		return;
 	}
+	if (rc == 0 && !e->node && req->rq.opcode == FUSE_LOOKUP) {
+		/* The file system's own negative entry, cached for its entry_timeout. */
+		codec_entry_out(&out, 0, 0, NULL, e->entry_timeout, 0);
+		reply_struct(req, &out, sizeof(out));
+		return;
+	}
 	if (rc == 0 && !e->node)
 		rc = bad_result(req, 0);
 	if (rc == 0)
@@ -325,9 +331,14 @@ static void finish_create(umfs_req *req, ssize_t rc)
 }
 
 /* Results that are byte counts of data placed in the reply buffer, at most `max`. */
+static size_t readlink_max(umfs_req *req)
+{
+	return payload_space(req) < PATH_MAX ? payload_space(req) : PATH_MAX;
+}
+
 static void finish_data(umfs_req *req, ssize_t rc)
 {
-	size_t max = req->rq.opcode == FUSE_READLINK ? payload_space(req) : req->rq.u.read.size;
+	size_t max = req->rq.opcode == FUSE_READLINK ? readlink_max(req) : req->rq.u.read.size;
 
 	if (rc > (ssize_t)max || rc < -ERRNO_MAX)
 		rc = bad_result(req, rc);
@@ -580,9 +591,7 @@ static void do_readlink(umfs_req *req)
 {
 	NEED(readlink);
 	req->finish = finish_data;
-	conclude(req, ops(req)->readlink(req, req->node, payload(req),
-					 payload_space(req) < PATH_MAX ? payload_space(req)
-								       : PATH_MAX));
+	conclude(req, ops(req)->readlink(req, req->node, payload(req), readlink_max(req)));
 }
 
 static void do_symlink(umfs_req *req)
@@ -846,13 +855,34 @@ static void do_opendir(umfs_req *req)
 					open_param(&req->out.open)));
 }
 
+/* READDIRPLUS entries already counted a reference for the kernel; when the kernel
+ * does not get them after all, give each back. */
+static void undo_direntplus(umfs_req *req)
+{
+	const unsigned char *p = payload(req);
+
+	while (p < req->dir.pos) {
+		struct fuse_direntplus d;
+
+		memcpy(&d, p, sizeof(d));
+		if (d.entry_out.nodeid)
+			undo_entry(req, d.entry_out.nodeid);
+		p += FUSE_DIRENTPLUS_SIZE(d.dirent.namelen);
+	}
+}
+
 static void finish_readdir(umfs_req *req, ssize_t rc)
 {
 	rc = status_ok(req, rc);
-	if (rc < 0)
+	if (rc < 0) {
+		if (req->dir.plus)
+			undo_direntplus(req);
 		reply_error(req, (int)rc);
-	else
-		reply_send(req, 0, (size_t)(req->dir.pos - (unsigned char *)payload(req)));
+	} else if (send_reply(req, 0, (size_t)(req->dir.pos - (unsigned char *)payload(req))) ==
+			   -ENOENT &&
+		   req->dir.plus) {
+		undo_direntplus(req);
+	}
 }
 
 static void do_readdir(umfs_req *req)

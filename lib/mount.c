@@ -390,7 +390,8 @@ static int run_fusermount(char *const argv[], int commfd)
 			return -errno;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EPERM;
+	/* 127: the helper could not be run at all. Otherwise it refused, and said why. */
+	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOEXEC : -EPERM;
 }
 
 static int mount_fusermount(const char *mp, const struct mount_opts *o, int *fdp)
@@ -404,7 +405,7 @@ static int mount_fusermount(const char *mp, const struct mount_opts *o, int *fdp
 	close(sv[1]);
 	if (rc < 0) {
 		close(sv[0]);
-		if (rc == -ENOENT)
+		if (rc == -ENOEXEC)
 			log_msg(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
 		else
 			log_msg(UMFS_LOG_ERR, "%s refused to mount %s (see its message above)",
@@ -478,7 +479,7 @@ void mount_release(struct mount_state *st)
 		int rc = unmount_abs(st->mountpoint, st->by_fusermount, true, true);
 
 		/* EINVAL: someone unmounted it already, which is how many sessions end. */
-		if (rc < 0 && rc != -EINVAL && rc != -ENOENT)
+		if (rc < 0 && rc != -EINVAL && rc != -ENOENT && rc != -EPERM)
 			log_msg(UMFS_LOG_WARNING, "unmounting %s: %s", st->mountpoint, strerror(-rc));
 		st->mounted = false;
 	}

@@ -161,12 +161,16 @@ int umfs_req_groups(umfs_req *req, gid_t *groups, int max)
 /* What every session asks for when the kernel offers it. */
 static uint64_t default_wants(const struct umfs_operations *o)
 {
-	uint64_t w = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_MAX_PAGES |
+	uint64_t w = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_MAX_PAGES |
 		     FUSE_PARALLEL_DIROPS | FUSE_ASYNC_DIO | FUSE_AUTO_INVAL_DATA |
 		     FUSE_ABORT_ERROR | FUSE_INIT_EXT | FUSE_DIRECT_IO_ALLOW_MMAP;
 
 	if (o->readdir)
 		w |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+	/* O_TRUNC goes to open, which must then truncate; without an open the kernel
+	 * truncates through setattr first. */
+	if (o->open)
+		w |= FUSE_ATOMIC_O_TRUNC;
 	if (o->getlk && o->setlk)
 		w |= FUSE_POSIX_LOCKS;
 	if (o->flock)

@@ -243,9 +243,9 @@ static int cmd_unmount(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("%s", "unmount: expected one MOUNTPOINT");
 	rc = umfs_unmount(argv[optind], lazy);
-	if (rc == -EINVAL)
-		return EXIT_FAIL;
-	return rc < 0 ? exit_code_for(rc) : EXIT_OK;
+	if (rc == -EPERM || rc == -EACCES)
+		return EXIT_PERM;
+	return rc < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int main(int argc, char **argv)

@@ -12,7 +12,9 @@
  *    on failure. Any other negative value, or a count larger than asked for, is a bug
  *    in the file system: it is logged and the caller gets EIO. Never a positive errno.
  *  - A callback left NULL is answered with ENOSYS; for the operations where the kernel
- *    remembers that (most of them), it then stops sending them.
+ *    remembers that (most of them), it then stops sending them. Exceptions, where a
+ *    missing callback simply succeeds: open, opendir, release, releasedir (no handle)
+ *    and statfs (4 KiB blocks, no counts).
  *  - Out-parameters are marked [out]. The library fills them with defaults before the
  *    call (timeouts from struct umfs_config, zeroed attributes), so a callback sets
  *    only what it knows.
@@ -133,6 +135,9 @@ struct umfs_operations {
 	/* Once, at the end of the session (unmount), after the last request. */
 	void (*destroy)(void *fs);
 
+	/* Find name in dir. Returning 0 with out->node NULL is a negative entry: the
+	 * kernel caches "no such name" for out->entry_timeout (like -ENOENT with
+	 * umfs_config.negative_timeout). */
 	int (*lookup)(umfs_req *req, void *dir, const char *name, struct umfs_entry *out);
 	/* The kernel dropped its last reference to the node: see the invariant above. */
 	void (*forget)(void *fs, void *node);
@@ -161,8 +166,10 @@ struct umfs_operations {
 	int (*rename)(umfs_req *req, void *dir, const char *name, void *newdir,
 		      const char *newname, unsigned flags);
 
-	/* flags are open(2)'s; O_CREAT and O_EXCL never reach open. With the
-	 * writeback cache, O_WRONLY may arrive as O_RDWR and O_APPEND is cleared. */
+	/* flags are open(2)'s; O_CREAT and O_EXCL never reach open. O_TRUNC does, and
+	 * open must truncate (the session asks the kernel for atomic O_TRUNC when open is
+	 * implemented). With the writeback cache, O_WRONLY may arrive as O_RDWR and
+	 * O_APPEND is cleared. */
 	int (*open)(umfs_req *req, void *node, int flags, struct umfs_open *out);
 	int (*create)(umfs_req *req, void *dir, const char *name, mode_t mode, int flags,
 		      struct umfs_entry *entry, struct umfs_open *out);
@@ -308,7 +315,7 @@ struct umfs_config {
 	 * noatime, ...). NULL: none. */
 	const char *mount_options;
 	unsigned threads;       /* worker threads; 0 = one per CPU */
-	int single_threaded;    /* serve every request on the calling thread */
+	int single_threaded;    /* serve requests one at a time, on one worker thread */
 	int debug;              /* log a trace line per request and reply */
 	double entry_timeout;   /* default for umfs_entry.entry_timeout (1.0) */
 	double attr_timeout;    /* default for attribute timeouts (1.0) */
@@ -354,8 +361,8 @@ void umfs_session_destroy(umfs_session *s);
  * lazy: detach even if busy. Returns 0 or a negative errno. */
 int umfs_unmount(const char *mountpoint, int lazy);
 
-/* Parse one mount option string into the config's mount options, checking each one.
- * Returns 0 or -EINVAL after logging which option is unknown. */
+/* Check a mount option string (as for umfs_config.mount_options) without mounting.
+ * Returns 0 or -EINVAL after logging which option is unknown or bad. */
 int umfs_check_mount_options(const char *options);
 
 /* ---------------------------------------------------------------------------------- */
