@@ -196,8 +196,12 @@ static int make_entry(umfs_req *req, const struct umfs_entry *e, struct fuse_ent
 	uint64_t gen;
 	int rc = nodes_ref(&req->s->nodes, e->node, id, &gen);
 
-	if (rc < 0)
+	if (rc < 0) {
+		/* The file system counted a handout the kernel will never get. */
+		if (ops(req)->forget)
+			ops(req)->forget(req->s->fs, e->node, 1);
 		return rc;
+	}
 	codec_entry_out(out, *id, gen, &e->attr, e->entry_timeout, e->attr_timeout);
 	return 0;
 }
@@ -206,10 +210,11 @@ static int make_entry(umfs_req *req, const struct umfs_entry *e, struct fuse_ent
  * give the reference back. */
 static void undo_entry(umfs_req *req, uint64_t id)
 {
-	void *gone = nodes_unref(&req->s->nodes, id, 1);
+	uint64_t handouts;
+	void *gone = nodes_unref(&req->s->nodes, id, 1, &handouts);
 
 	if (gone && ops(req)->forget)
-		ops(req)->forget(req->s->fs, gone);
+		ops(req)->forget(req->s->fs, gone, handouts);
 }
 
 static void finish_entry(umfs_req *req, ssize_t rc)
@@ -512,10 +517,11 @@ static void do_lookup(umfs_req *req)
 
 static void forget_one(umfs_session *s, uint64_t id, uint64_t n)
 {
-	void *gone = nodes_unref(&s->nodes, id, n);
+	uint64_t handouts;
+	void *gone = nodes_unref(&s->nodes, id, n, &handouts);
 
 	if (gone && s->ops->forget)
-		s->ops->forget(s->fs, gone);
+		s->ops->forget(s->fs, gone, handouts);
 }
 
 static void do_forget(umfs_req *req)

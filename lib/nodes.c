@@ -42,14 +42,14 @@ int nodes_init(struct node_table *t, void *root)
 	return 0;
 }
 
-void nodes_destroy(struct node_table *t, void (*forget)(void *fs, void *ctx), void *fs)
+void nodes_destroy(struct node_table *t, node_forget_fn *forget, void *fs)
 {
 	for (int i = 0; i < NODE_SHARDS; i++) {
 		struct node_shard *sh = &t->shard[i];
 
 		for (uint32_t j = 0; j < sh->nslots; j++)
 			if (sh->slots[j].ctx && forget)
-				forget(fs, sh->slots[j].ctx);
+				forget(fs, sh->slots[j].ctx, sh->slots[j].handouts);
 		free(sh->slots);
 		free(sh->buckets);
 		pthread_mutex_destroy(&sh->lock);
@@ -129,6 +129,7 @@ int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen)
 		for (i = sh->buckets[bucket_of(sh, h)]; i >= 0; i = sh->slots[i].next) {
 			if (sh->slots[i].ctx == ctx) {
 				sh->slots[i].nlookup++;
+				sh->slots[i].handouts++;
 				goto found;
 			}
 		}
@@ -140,6 +141,7 @@ int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen)
 		goto nomem;
 	sh->slots[i].ctx = ctx;
 	sh->slots[i].nlookup = 1;
+	sh->slots[i].handouts = 1;
 	uint32_t k = bucket_of(sh, h);
 	sh->slots[i].next = sh->buckets[k];
 	sh->buckets[k] = i;
@@ -175,7 +177,7 @@ static void unlink_from_chain(struct node_shard *sh, int32_t i)
 		*link = sh->slots[i].next;
 }
 
-void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n)
+void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n, uint64_t *handouts)
 {
 	uint32_t shard, index;
 	struct node_shard *sh;
@@ -194,6 +196,7 @@ void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n)
 		goto out;
 	}
 	gone = s->ctx;
+	*handouts = s->handouts;
 	unlink_from_chain(sh, (int32_t)index);
 	s->ctx = NULL;
 	s->nlookup = 0;

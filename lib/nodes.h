@@ -19,6 +19,7 @@
 struct node_slot {
 	void *ctx;        /* NULL: slot is free */
 	uint64_t nlookup; /* the kernel's references */
+	uint64_t handouts; /* references counted since the slot was taken */
 	uint32_t gen;     /* bumped on every reuse */
 	int32_t next;     /* hash chain (in use) or free list (free); -1 ends */
 };
@@ -38,15 +39,17 @@ struct node_table {
 };
 
 int nodes_init(struct node_table *t, void *root);
-/* Free the table; forget(ctx) is called for every node still referenced. */
-void nodes_destroy(struct node_table *t, void (*forget)(void *fs, void *ctx), void *fs);
+typedef void node_forget_fn(void *fs, void *ctx, uint64_t handouts);
+/* Free the table; forget() is called for every node still referenced. */
+void nodes_destroy(struct node_table *t, node_forget_fn *forget, void *fs);
 
 /* Count one more kernel reference to ctx. Returns 0 and its id and generation, or
  * -ENOMEM. */
 int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen);
 /* Drop n references of id. Returns the context when that was the last reference (the
- * caller then calls the file system's forget), else NULL. Unknown ids are ignored. */
-void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n);
+ * caller then calls the file system's forget with *handouts), else NULL. Unknown ids
+ * are ignored. */
+void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n, uint64_t *handouts);
 /* The context of id, or NULL when the kernel names an id the table does not know. */
 void *nodes_get(struct node_table *t, uint64_t id);
 /* The id of ctx if the kernel holds it, else 0. */

@@ -24,12 +24,15 @@
  *    session is single-threaded.
  *
  * The lookup count invariant (the one rule a node-based file system must get right):
- * every successful lookup, mknod, mkdir, symlink, link, create, tmpfile and readdirplus
- * entry that hands a node to the kernel counts one reference for the kernel. The
- * library keeps that count per node and calls forget(node) exactly once, when the
- * kernel has dropped the last one (or at unmount). Until then the node must stay
- * valid, even if it was unlinked. Returning the same `void *` again for the same
- * object (a hard link, a second lookup) gives the kernel the same inode.
+ * every successful lookup, mknod, mkdir, symlink, link, create and tmpfile, and every
+ * readdirplus entry added with a node, hands the node to the kernel once. The library
+ * counts these handouts per node and, when the kernel has dropped them all (or at
+ * unmount), calls forget(node, n) with the number of handouts that this forget ends.
+ * A file system that frees nodes counts its handouts too and frees a node only when
+ * its own count is back to zero: a handout on one thread may race with the forget of
+ * earlier handouts on another, and the counts keep them apart. Returning the same
+ * `void *` again for the same object (a hard link, a second lookup) gives the kernel
+ * the same inode.
  */
 #ifndef UMFS_UMFS_H
 #define UMFS_UMFS_H
@@ -139,8 +142,9 @@ struct umfs_operations {
 	 * kernel caches "no such name" for out->entry_timeout (like -ENOENT with
 	 * umfs_config.negative_timeout). */
 	int (*lookup)(umfs_req *req, void *dir, const char *name, struct umfs_entry *out);
-	/* The kernel dropped its last reference to the node: see the invariant above. */
-	void (*forget)(void *fs, void *node);
+	/* The kernel dropped nlookup handouts of the node, and holds no other: see the
+	 * invariant above. Must not call umfs_notify_*. */
+	void (*forget)(void *fs, void *node, uint64_t nlookup);
 
 	/* fh is the handle when the kernel names one (fstat), else NULL. */
 	int (*getattr)(umfs_req *req, void *node, void *fh, struct umfs_attr *out);
