@@ -42,6 +42,7 @@ static int memfs_create(const char *source, const struct kind_args *a,
 	}
 	if (a->max_nodes && parse_count("--max-nodes", a->max_nodes, &o.max_nodes) < 0)
 		return -EINVAL;
+	o.writeback_cache = a->writeback_cache;
 	m = memfs_new(&o);
 	if (!m) {
 		fprintf(stderr, "umfs: cannot create memfs: %s\n", strerror(errno));
@@ -64,9 +65,12 @@ static const struct fs_kind kinds[] = {
 		.name = "memfs",
 		.summary = "a POSIX file system in memory (like tmpfs)",
 		.options_help = "  --max-size SIZE         memfs: capacity, e.g. 512M, 2G (default: unlimited)\n"
-				"  --max-nodes N           memfs: most files, directories and links\n",
+				"  --max-nodes N           memfs: most files, directories and links\n"
+				"  --writeback-cache       memfs: let the kernel gather small writes (faster;\n"
+				"                          a full memfs then shows only at fsync or close)\n",
 		.needs_source = false,
-		.accepts = ACCEPTS(OPT_MAX_SIZE) | ACCEPTS(OPT_MAX_NODES),
+		.accepts = ACCEPTS(OPT_MAX_SIZE) | ACCEPTS(OPT_MAX_NODES) |
+			   ACCEPTS(OPT_WRITEBACK_CACHE),
 		.create = memfs_create,
 	},
 };
@@ -84,6 +88,7 @@ int kind_parse_option(int code, const char *arg, struct kind_args *a)
 	switch (code) {
 	case OPT_MAX_SIZE: a->max_size = arg; return 0;
 	case OPT_MAX_NODES: a->max_nodes = arg; return 0;
+	case OPT_WRITEBACK_CACHE: a->writeback_cache = true; return 0;
 	default:
 		fprintf(stderr, "umfs: unknown option\n");
 		return -EINVAL;
@@ -98,6 +103,10 @@ int kind_check_args(const struct fs_kind *k, const struct kind_args *a)
 	}
 	if (a->max_nodes && !(k->accepts & ACCEPTS(OPT_MAX_NODES))) {
 		fprintf(stderr, "umfs: %s does not take --max-nodes\n", k->name);
+		return -EINVAL;
+	}
+	if (a->writeback_cache && !(k->accepts & ACCEPTS(OPT_WRITEBACK_CACHE))) {
+		fprintf(stderr, "umfs: %s does not take --writeback-cache\n", k->name);
 		return -EINVAL;
 	}
 	return 0;

@@ -14,16 +14,18 @@
 #include <umfs/umfs.h>
 
 /* Option codes above any single character. */
-enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES };
+enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES, OPT_WRITEBACK_CACHE };
 
 #define KIND_LONG_OPTIONS                                                                  \
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },                             \
-	{ "max-nodes", required_argument, NULL, OPT_MAX_NODES }
+	{ "max-nodes", required_argument, NULL, OPT_MAX_NODES },                           \
+	{ "writeback-cache", no_argument, NULL, OPT_WRITEBACK_CACHE }
 
 /* Kind-specific options as given on the command line (NULL: not given). */
 struct kind_args {
 	const char *max_size;
 	const char *max_nodes;
+	bool writeback_cache;
 };
 
 /* A created file system, ready for umfs_session_new(). */

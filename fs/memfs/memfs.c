@@ -36,6 +36,7 @@ struct memfs *memfs_new(const struct memfs_options *o)
 	memset(fs, 0, size);
 	if (o) {
 		fs->max_size = o->max_size;
+		fs->want_writeback_cache = o->writeback_cache;
 		fs->max_nodes = o->max_nodes;
 	}
 	atomic_init(&fs->bytes, 0);
@@ -128,9 +129,8 @@ static void memfs_init(void *fsp, struct umfs_conn *conn)
 	umfs_conn_unwant(conn, UMFS_CAP_READDIRPLUS_AUTO | UMFS_CAP_AUTO_INVAL_DATA);
 	/* The writeback cache makes small writes several times faster, but write(2)
 	 * then returns before memfs has seen the data: running out of space would show
-	 * only at fsync or close, which many programs never check. So: only without a
-	 * size limit, where memfs has no ENOSPC to give. */
-	if (fs->max_size == 0)
+	 * only at fsync or close, which many programs never check. So only on request. */
+	if (fs->want_writeback_cache)
 		umfs_conn_want(conn, UMFS_CAP_WRITEBACK_CACHE);
 	else
 		umfs_conn_unwant(conn, UMFS_CAP_WRITEBACK_CACHE);

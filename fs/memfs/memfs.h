@@ -18,14 +18,16 @@
  * tables with stable readdir offsets, and every POSIX object type is there: regular
  * files, directories, symlinks, hard links, fifos, sockets, device nodes, xattrs.
  *
- * Caching: without max_size, memfs asks for the kernel's writeback cache (small writes
- * several times faster); SEEK_DATA/SEEK_HOLE then see no holes but the one at the end,
- * as the kernel answers them itself. With max_size, writes go through to memfs so that
- * write(2) itself fails with ENOSPC, and SEEK_DATA/SEEK_HOLE find the real holes.
+ * Caching: by default every write(2) reaches memfs, so it fails with ENOSPC itself at
+ * capacity and SEEK_DATA/SEEK_HOLE find the real holes. The writeback_cache option lets
+ * the kernel gather small writes (several times faster for 4 KiB writes); then a full
+ * memfs shows only at fsync or close, and SEEK_DATA/SEEK_HOLE see no hole but the one
+ * at the end, as the kernel answers them itself.
  */
 #ifndef UMFS_MEMFS_H
 #define UMFS_MEMFS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <umfs/umfs.h>
 
@@ -39,6 +41,8 @@ struct memfs_options {
 	uint64_t max_size;
 	/* Files, directories, symlinks and special files (the root counts); 0 = unlimited. */
 	uint64_t max_nodes;
+	/* Ask for the kernel's writeback cache (see "Caching" above). */
+	bool writeback_cache;
 };
 
 struct memfs;

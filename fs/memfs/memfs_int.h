@@ -125,6 +125,7 @@ struct memfs {
 	struct mnode *root;
 	/* The kernel caches writes (set at init): see memfs_lseek. */
 	bool writeback_cache;
+	bool want_writeback_cache; /* memfs_options.writeback_cache */
 	pthread_mutex_t rename_lock;
 	/* Extended attributes of all nodes (memfs_xattr.c). */
 	pthread_mutex_t xattr_lock;
