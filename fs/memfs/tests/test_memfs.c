@@ -507,14 +507,15 @@ static void test_lseek_with_writeback_cache(void)
 {
 	/* The kernel does not write cached data back before SEEK_DATA: memfs must not
 	 * answer then. */
-	struct memfs *m = memfs_new(NULL);
+	struct memfs_options wb = { .writeback_cache = true };
+	struct memfs *m = memfs_new(&wb);
 	umfs_req r = { .fs = m };
 	memfs_operations.init(m, NULL);
 	off_t pos;
 	EQ(O->lseek(&r, memfs_root(m), NULL, 0, SEEK_DATA, &pos), -ENOSYS);
 	memfs_free(m);
 
-	/* With a size limit memfs does without the cache, and answers. */
+	/* Without the cache (the default) memfs answers. */
 	struct memfs_options opt = { .max_size = 1 << 20 };
 	m = memfs_new(&opt);
 	r.fs = m;
