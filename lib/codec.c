@@ -400,8 +400,8 @@ static int dec_lseek(struct cursor *c, const struct codec_limits *lim, struct re
 
 	if (rc)
 		return rc;
-	if (in.offset > INT64_MAX)
-		return -EINVAL;
+	/* A negative offset is an ordinary request (lseek(fd, -1, SEEK_DATA)): the
+	 * dispatcher answers it as file systems do. */
 	rq->u.lseek.fh = in.fh;
 	rq->u.lseek.offset = in.offset;
 	rq->u.lseek.whence = in.whence;

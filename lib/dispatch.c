@@ -957,6 +957,10 @@ static void do_fallocate(umfs_req *req)
 static void do_lseek(umfs_req *req)
 {
 	NEED(lseek);
+	if (req->rq.u.lseek.offset > INT64_MAX) { /* before the start: no data, no hole */
+		reply_error(req, -ENXIO);
+		return;
+	}
 	req->out.offset = 0;
 	req->finish = finish_lseek;
 	conclude(req, ops(req)->lseek(req, req->node, fh_of(req->rq.u.lseek.fh),

@@ -365,16 +365,26 @@ static int receive_fd(int sock)
 	return fd;
 }
 
-static int run_fusermount(char *const argv[], int commfd)
+/* Run fusermount3; its own complaint (stderr) comes back in err, one line. */
+static int run_fusermount(char *const argv[], int commfd, char *err, size_t errsize)
 {
-	pid_t pid = fork();
-	int status;
+	int status, pipefd[2];
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
 
-	if (pid < 0)
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
 	if (pid == 0) {
 		char env[32];
 
+		dup2(pipefd[1], STDERR_FILENO);
 		if (commfd >= 0) {
 			/* The helper finds its end of the socket by number. */
 			fcntl(commfd, F_SETFD, 0);
@@ -382,9 +392,17 @@ static int run_fusermount(char *const argv[], int commfd)
 			setenv("_FUSE_COMMFD", env, 1);
 		}
 		execvp(FUSERMOUNT, argv);
-		fprintf(stderr, "umfs: cannot run %s: %s\n", FUSERMOUNT, strerror(errno));
 		_exit(127);
 	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], err + got, errsize - 1 - got)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			got += (size_t)n;
+	close(pipefd[0]);
+	err[got] = '\0';
+	for (char *p = err; *p; p++) /* one line: fold newlines */
+		if (*p == '\n')
+			*p = p[1] ? ' ' : '\0';
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -398,18 +416,19 @@ static int mount_fusermount(const char *mp, const struct mount_opts *o, int *fdp
 {
 	int sv[2], rc, fd;
 	char *argv[] = { FUSERMOUNT, "-o", o->fusermount_opts, "--", (char *)mp, NULL };
+	char err[512];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	rc = run_fusermount(argv, sv[1]);
+	rc = run_fusermount(argv, sv[1], err, sizeof(err));
 	close(sv[1]);
 	if (rc < 0) {
 		close(sv[0]);
 		if (rc == -ENOEXEC)
 			log_msg(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
 		else
-			log_msg(UMFS_LOG_ERR, "%s refused to mount %s (see its message above)",
-				FUSERMOUNT, mp);
+			log_msg(UMFS_LOG_ERR, "cannot mount %s: %s", mp,
+				err[0] ? err : FUSERMOUNT " refused");
 		return rc;
 	}
 	fd = receive_fd(sv[0]);
@@ -453,6 +472,9 @@ int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_
 
 static int unmount_abs(const char *mp, bool by_fusermount, bool lazy, bool quiet)
 {
+	char err[512];
+	int rc;
+
 	if (by_fusermount) {
 		char *argv[8];
 		int n = 0;
@@ -466,7 +488,10 @@ static int unmount_abs(const char *mp, bool by_fusermount, bool lazy, bool quiet
 		argv[n++] = "--";
 		argv[n++] = (char *)mp;
 		argv[n] = NULL;
-		return run_fusermount(argv, -1);
+		rc = run_fusermount(argv, -1, err, sizeof(err));
+		if (rc < 0 && !quiet && err[0])
+			log_msg(UMFS_LOG_ERR, "%s", err);
+		return rc;
 	}
 	if (umount2(mp, lazy ? MNT_DETACH : 0) < 0)
 		return -errno;
@@ -502,10 +527,11 @@ int mount_unmount_path(const char *mountpoint, bool lazy)
 		return -EINVAL;
 	}
 	rc = unmount_abs(abs, geteuid() != 0, lazy, false);
-	if (rc == -EBUSY)
+	/* fusermount3 has already said why it failed; umount2 needs words. */
+	if (rc == -EBUSY && geteuid() == 0)
 		log_msg(UMFS_LOG_ERR, "%s: busy (files are open there); use --lazy to detach it now",
 			mountpoint);
-	else if (rc < 0)
+	else if (rc < 0 && geteuid() == 0)
 		log_msg(UMFS_LOG_ERR, "unmount %s: %s", mountpoint, strerror(-rc));
 	free(abs);
 	return rc;

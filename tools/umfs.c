@@ -71,12 +71,23 @@ static void usage(FILE *f)
 	fprintf(f, usage_text, kinds, opts);
 }
 
+/* One line on stderr, exit status 2. */
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "umfs: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'umfs --help'.\n");
+	fprintf(stderr, " (see umfs --help)\n");
 	return EXIT_USAGE;
+}
+
+/* getopt's view of what went wrong, named, in one line. */
+static int bad_option(char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && strchr("to", optopt) && arg[0] == '-' && arg[1] == optopt && !arg[2])
+		return usage_error("option '%s' needs a value", arg);
+	return usage_error("unknown option '%s'", arg);
 }
 
 static int exit_code_for(int err)
@@ -154,6 +165,7 @@ static int cmd_mount(int argc, char **argv)
 	int c, rc;
 
 	umfs_config_init(&cfg);
+	opterr = 0; /* errors are reported here, in one line */
 	/* '+' is not used: options may follow the positional arguments, as users type them. */
 	while ((c = getopt_long(argc, argv, "fdst:o:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -168,7 +180,7 @@ static int cmd_mount(int argc, char **argv)
 			break;
 		case 'o': user_opts = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		case '?': return usage_error("%s", "bad option");
+		case '?': return bad_option(argv);
 		default:
 			if (kind_parse_option(c, optarg, &kargs) < 0)
 				return EXIT_USAGE;
@@ -233,11 +245,12 @@ static int cmd_unmount(int argc, char **argv)
 	};
 	int c, lazy = 0, rc;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "zh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'z': lazy = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: return usage_error("%s", "bad option");
+		default: return bad_option(argv);
 		}
 	}
 	if (argc - optind != 1)
