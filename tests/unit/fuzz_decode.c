@@ -172,9 +172,6 @@ static void check_decoded(const struct request *rq, const struct codec_limits *l
 		REQUIRE(rq->u.fallocate.offset <= INT64_MAX);
 		REQUIRE(rq->u.fallocate.length <= INT64_MAX);
 		break;
-	case FUSE_LSEEK:
-		REQUIRE(rq->u.lseek.offset <= INT64_MAX);
-		break;
 	case FUSE_COPY_FILE_RANGE:
 	case FUSE_COPY_FILE_RANGE_64:
 		REQUIRE(rq->u.copy_file_range.off_in <= INT64_MAX);

@@ -1129,8 +1129,9 @@ static void test_fallocate_lseek_copy_statx(void)
 	struct fuse_lseek_in y = ls;
 	y.offset = INT64_MAX;
 	CHECK_I(decode(FUSE_LSEEK, &y, sizeof(y), &LIM), 0);
+	/* lseek(fd, -1, SEEK_DATA) is ordinary: decoded, and answered ENXIO later */
 	y.offset = (uint64_t)INT64_MAX + 1;
-	CHECK_I(decode(FUSE_LSEEK, &y, sizeof(y), &LIM), -EINVAL);
+	CHECK_I(decode(FUSE_LSEEK, &y, sizeof(y), &LIM), 0);
 
 	for (size_t i = 0; i < 2; i++) {
 		b_reset(&b);
