@@ -1,0 +1,419 @@
+#!/usr/bin/env bash
+# bench/run.sh - umfs side by side with tmpfs and libfuse's passthrough_ll, in one run.
+#
+# Each round mounts every target afresh, then runs each scenario on every target in
+# turn (the order rotates), so the numbers compared in a row are taken seconds apart;
+# the table reports the median over the rounds. See bench/README.md.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${UMFS_BUILD:-$REPO/build}
+RESULTS=$REPO/bench/results
+ROUNDS=3
+QUICK=0
+TARGETS=tmpfs,memfs,passthrough_ll
+# passthrough_ll options: see README.md ("Peers and their options").
+PTLL_OPTS=${PTLL_OPTS:-cache=always,writeback,clone_fd}
+MEMFS_ARGS=${MEMFS_ARGS:-}
+BINDFS_ARGS=${BINDFS_ARGS:-}
+BENCH_EXTRA=()
+
+usage() {
+	cat <<EOF
+usage: bench/run.sh [--rounds N] [--quick] [--targets LIST] [-- UMFSBENCH-OPTIONS...]
+
+Runs build/bench/umfsbench on each target, in rounds, and prints a Markdown table of
+the median ops/s per scenario, with memfs's ratios and the issue's targets. The table
+is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.txt).
+
+  --rounds N      rounds (default 3); each round mounts every target afresh and runs
+                  each scenario on each target in turn, in a rotating order
+  --quick         fewer files and a smaller file (for a smoke run)
+  --targets LIST  comma-separated, from: tmpfs, memfs, passthrough_ll, bindfs
+                  (default tmpfs,memfs,passthrough_ll; bindfs only when asked for)
+  -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
+
+environment:
+  UMFS_BUILD   meson build directory (default <repo>/build); rebuilt with ninja if present
+  PTLL_OPTS    -o options for passthrough_ll (default: $PTLL_OPTS)
+  MEMFS_ARGS   extra arguments for 'umfs mount memfs MNT -f'
+  BINDFS_ARGS  extra arguments for bindfs
+Root is needed to mount the tmpfs and to drop caches.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
+	--rounds=*) ROUNDS=${1#*=}; shift ;;
+	--quick) QUICK=1; shift ;;
+	--targets) TARGETS=${2:?--targets needs a list}; shift 2 ;;
+	--targets=*) TARGETS=${1#*=}; shift ;;
+	-h|--help) usage; exit 0 ;;
+	--) shift; BENCH_EXTRA=("$@"); break ;;
+	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
+
+IFS=, read -r -a TLIST <<<"$TARGETS"
+for t in "${TLIST[@]}"; do
+	case "$t" in
+	tmpfs|memfs|passthrough_ll|bindfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, passthrough_ll, bindfs)" >&2; exit 2 ;;
+	esac
+done
+
+log() { echo "run.sh: $*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+	log "needs root (tmpfs mount, FUSE mounts, drop_caches)"
+	exit 1
+fi
+
+# ---------------------------------------------------------------- clean-up
+WORK=
+BASE_MNT=           # our tmpfs
+declare -A PID_OF=() # target -> pid of the FUSE daemon we started (stopped by pid only)
+declare -A MNT_OF=() # target -> its mount point
+declare -A DIR_OF=() # target -> the directory umfsbench runs in
+BENCH_PID=          # the umfsbench run in progress
+
+is_mounted() {      # exact mount point match in our mount namespace
+	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+stop_pid() {        # stop_pid PID: TERM, wait up to 5 s, then KILL
+	local pid=$1 _
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	log "pid $pid ignored SIGTERM; killing it"
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+force_unmount() {   # never leave a mount behind: lazy unmount as the last resort
+	local m=$1
+	is_mounted "$m" || return 0
+	umount "$m" 2>/dev/null || true
+	is_mounted "$m" || return 0
+	log "lazy unmount of $m"
+	umount -l "$m" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	local t
+	[ -z "$BENCH_PID" ] || stop_pid "$BENCH_PID"
+	for t in "${!PID_OF[@]}"; do stop_pid "${PID_OF[$t]}"; done
+	for t in "${!MNT_OF[@]}"; do force_unmount "${MNT_OF[$t]}"; done
+	[ -z "$BASE_MNT" ] || force_unmount "$BASE_MNT"
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if awk -v w="$WORK/" 'index($5, w) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+			log "something is still mounted under $WORK; leaving it"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------- build
+BUILD_NOTE=
+if [ -f "$BUILD/build.ninja" ]; then
+	log "building: ninja -C $BUILD"
+	if ! ninja -C "$BUILD" >&2; then
+		BUILD_NOTE="WARNING: 'ninja -C $BUILD' failed; binaries may be stale"
+		log "$BUILD_NOTE"
+	fi
+else
+	log "no build in $BUILD (build.ninja missing); using what exists"
+fi
+
+WORK=$(mktemp -d /tmp/umfs-bench.XXXXXX)
+mkdir -p "$WORK/bin" "$WORK/res" "$WORK/fs"
+
+BENCH=$BUILD/bench/umfsbench
+if [ ! -x "$BENCH" ]; then
+	log "$BENCH missing: compiling bench/umfsbench.c into $WORK/bin"
+	cc -std=gnu11 -O2 -Wall -Wextra -o "$WORK/bin/umfsbench" "$REPO/bench/umfsbench.c"
+	BENCH=$WORK/bin/umfsbench
+fi
+
+have_target() { local t; for t in "${TLIST[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+drop_target() {
+	local t keep=()
+	for t in "${TLIST[@]}"; do [ "$t" = "$1" ] || keep+=("$t"); done
+	TLIST=("${keep[@]}")
+}
+
+UMFS=$BUILD/tools/umfs
+if have_target memfs && [ ! -x "$UMFS" ]; then
+	log "WARNING: $UMFS is missing: the memfs target is left out of this run"
+	drop_target memfs
+fi
+
+PTLL=
+if have_target passthrough_ll; then
+	SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+	if [ ! -f "$SRC" ] || ! pkg-config --exists fuse3 || ! command -v fusermount3 >/dev/null; then
+		log "installing libfuse3-dev and fuse3 (for passthrough_ll): apt-get install -y libfuse3-dev fuse3"
+		apt-get install -y libfuse3-dev fuse3 >&2 || { apt-get update >&2 && apt-get install -y libfuse3-dev fuse3 >&2; }
+	fi
+	log "compiling passthrough_ll from $SRC"
+	# shellcheck disable=SC2046
+	gcc -O2 -o "$WORK/bin/passthrough_ll" "$SRC" $(pkg-config --cflags --libs fuse3)
+	PTLL=$WORK/bin/passthrough_ll
+fi
+
+if have_target bindfs && ! command -v bindfs >/dev/null; then
+	log "WARNING: bindfs is not installed (apt-get install bindfs): left out of this run"
+	drop_target bindfs
+fi
+if [ ${#TLIST[@]} -eq 0 ]; then
+	log "no target left to run"
+	exit 1
+fi
+
+# ---------------------------------------------------------------- work space
+# One tmpfs holds the tmpfs target and the peers' source directories, so every
+# target's data lives in RAM.
+mount -t tmpfs -o size=6G,mode=0755 umfs-bench "$WORK/fs"
+BASE_MNT=$WORK/fs
+
+if [ "$QUICK" = 1 ]; then
+	BENCH_ARGS=(--files 1000 --file-size 64M --min-time 0.3)
+else
+	BENCH_ARGS=(--files 5000 --file-size 256M --min-time 1.0)
+fi
+BENCH_ARGS+=(--drop-caches)
+BENCH_ARGS+=("${BENCH_EXTRA[@]}")
+
+wait_mounted() {    # wait_mounted MNT PID: until MNT is a mount, or PID died, or 10 s
+	local _
+	for _ in $(seq 100); do
+		is_mounted "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_gone() {       # wait_gone PID: up to 10 s
+	local _
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MNT_OF
+	local t=$1 mnt pid
+	case "$t" in
+	tmpfs)
+		rm -rf "$WORK/fs/tmpfs"; mkdir -p "$WORK/fs/tmpfs"
+		DIR_OF[$t]=$WORK/fs/tmpfs
+		return 0 ;;
+	memfs)
+		mnt=$WORK/mnt-memfs
+		mkdir -p "$mnt"
+		# shellcheck disable=SC2086
+		"$UMFS" mount memfs "$mnt" -f $MEMFS_ARGS >"$WORK/$t.log" 2>&1 &
+		;;
+	passthrough_ll)
+		mnt=$WORK/mnt-ptll
+		rm -rf "$WORK/fs/ptll-src"; mkdir -p "$WORK/fs/ptll-src" "$mnt"
+		"$PTLL" -f -o "source=$WORK/fs/ptll-src,$PTLL_OPTS" "$mnt" >"$WORK/$t.log" 2>&1 &
+		;;
+	bindfs)
+		mnt=$WORK/mnt-bindfs
+		rm -rf "$WORK/fs/bindfs-src"; mkdir -p "$WORK/fs/bindfs-src" "$mnt"
+		# shellcheck disable=SC2086
+		bindfs -f $BINDFS_ARGS "$WORK/fs/bindfs-src" "$mnt" >"$WORK/$t.log" 2>&1 &
+		;;
+	esac
+	pid=$!
+	PID_OF[$t]=$pid
+	MNT_OF[$t]=$mnt
+	DIR_OF[$t]=$mnt
+	if ! wait_mounted "$mnt" "$pid"; then
+		log "$t did not mount on $mnt; its log:"
+		sed 's/^/    /' "$WORK/$t.log" >&2 || true
+		unmount_target "$t"
+		return 1
+	fi
+}
+
+unmount_target() {  # unmount_target TARGET: unmount, wait for the daemon, never leave a mount
+	local t=$1 mnt pid
+	unset 'DIR_OF[$t]'
+	[ -n "${MNT_OF[$t]:-}" ] || return 0
+	mnt=${MNT_OF[$t]} pid=${PID_OF[$t]}
+	if is_mounted "$mnt"; then
+		case "$t" in
+		memfs) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
+		*) fusermount3 -u "$mnt" >&2 || umount "$mnt" >&2 || true ;;
+		esac
+	fi
+	if ! wait_gone "$pid"; then
+		log "$t (pid $pid) still running 10 s after unmount"
+		stop_pid "$pid"
+	fi
+	force_unmount "$mnt"
+	unset 'PID_OF[$t]' 'MNT_OF[$t]'
+}
+
+# ---------------------------------------------------------------- rounds
+# The scenarios: those given with -S/--scenario after --, else all of umfsbench's.
+SCENARIOS=()
+PASS_ARGS=()
+for ((i=0; i<${#BENCH_ARGS[@]}; i++)); do
+	a=${BENCH_ARGS[i]}
+	case "$a" in
+	-S|--scenario) i=$((i + 1)); SCENARIOS+=("${BENCH_ARGS[i]:-}") ;;
+	--scenario=*) SCENARIOS+=("${a#*=}") ;;
+	*) PASS_ARGS+=("$a") ;;
+	esac
+done
+if [ ${#SCENARIOS[@]} -eq 0 ]; then
+	mapfile -t SCENARIOS < <("$BENCH" --list)
+fi
+
+RAW=$WORK/raw.txt
+: >"$RAW"
+NT=${#TLIST[@]}
+log "targets: ${TLIST[*]}; rounds: $ROUNDS; umfsbench ${PASS_ARGS[*]}; scenarios: ${SCENARIOS[*]}"
+for ((r=1; r<=ROUNDS; r++)); do
+	log "round $r/$ROUNDS"
+	for t in "${TLIST[@]}"; do
+		mount_target "$t" || echo "$t $r MOUNT-FAILED" >>"$RAW"
+	done
+	for ((si=0; si<${#SCENARIOS[@]}; si++)); do
+		sc=${SCENARIOS[si]}
+		for ((k=0; k<NT; k++)); do
+			t=${TLIST[$(( (k + r - 1 + si) % NT ))]}
+			[ -n "${DIR_OF[$t]:-}" ] || continue
+			out=$WORK/res/$t.$r.$sc.txt
+			# One work directory per target and round: the files that scenarios share
+			# are made once. In the background, so that a signal is handled at once.
+			timeout -k 10 600 "$BENCH" "${PASS_ARGS[@]}" --workdir umfsbench.work -S "$sc" \
+				"${DIR_OF[$t]}" >"$out" 2>"$out.err" &
+			BENCH_PID=$!
+			rc=0
+			wait "$BENCH_PID" || rc=$?
+			BENCH_PID=''
+			if [ "$rc" -ne 0 ]; then
+				log "umfsbench -S $sc on $t exited $rc:"
+				sed 's/^/    /' "$out.err" >&2
+				grep -q "^$sc " "$out" || echo "$sc FAIL" >>"$out"
+			fi
+			awk -v t="$t" -v r="$r" '!/^#/ && NF >= 2 { print t, r, $0 }' "$out" >>"$RAW"
+		done
+	done
+	for t in "${TLIST[@]}"; do
+		unmount_target "$t"
+	done
+done
+
+# ---------------------------------------------------------------- report
+mkdir -p "$RESULTS"
+MD=$WORK/latest.md
+{
+	echo "# umfs benchmark: median of $ROUNDS round(s)"
+	echo
+	echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs"
+	echo "- commit: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "- umfsbench ${PASS_ARGS[*]}; each scenario run on every target in turn, all mounted, order rotated"
+	echo "- memfs: \`umfs mount memfs MNT -f${MEMFS_ARGS:+ $MEMFS_ARGS}\`;" \
+	     "passthrough_ll: \`-o source=<tmpfs dir>,$PTLL_OPTS\` (libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'));" \
+	     "tmpfs and the peers' sources on one tmpfs"
+	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
+	echo "- values: ops/s (I/O rows: ops/s and MiB/s); ratio > 1 means memfs is faster"
+	echo
+	awk -v targets="${TLIST[*]}" '
+	function median(list,    a, n, i, j, tmp) {
+		n = split(list, a, " ")
+		if (n == 0) return ""
+		for (i = 2; i <= n; i++) {        # insertion sort, numeric
+			tmp = a[i] + 0
+			for (j = i - 1; j >= 1 && a[j] + 0 > tmp; j--) a[j + 1] = a[j]
+			a[j + 1] = tmp
+		}
+		return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function fmt(v) { return v == "" ? "—" : (v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v)) }
+	function cell(t, s,    o, m) {
+		o = med[t, s]
+		if (o == "") return fails[t, s] ? "FAIL" : "—"
+		m = medmb[t, s]
+		return m == "" ? fmt(o) : fmt(o) " (" fmt(m) " MiB/s)"
+	}
+	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "" : a / b }
+	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
+	{
+		t = $1; s = $3
+		if (s == "MOUNT-FAILED") next
+		if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
+		if ($4 == "FAIL") { fails[t, s]++; next }
+		ops[t, s] = ops[t, s] " " $5
+		if (NF >= 7) mb[t, s] = mb[t, s] " " $7
+	}
+	END {
+		nt = split(targets, T, " ")
+		for (i = 1; i <= ns; i++)
+			for (k = 1; k <= nt; k++) {
+				s = order[i]; t = T[k]
+				med[t, s] = median(ops[t, s])
+				medmb[t, s] = median(mb[t, s])
+			}
+		hdr = "| scenario"; sep = "|---"
+		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
+		has_m = 0; has_t = 0; has_p = 0
+		for (k = 1; k <= nt; k++) { if (T[k] == "memfs") has_m = 1; if (T[k] == "tmpfs") has_t = 1; if (T[k] == "passthrough_ll") has_p = 1 }
+		if (has_m && has_t) { hdr = hdr " | memfs/tmpfs"; sep = sep "|--:" }
+		if (has_m && has_p) { hdr = hdr " | memfs/passthrough_ll"; sep = sep "|--:" }
+		print hdr " |"; print sep "|"
+		for (i = 1; i <= ns; i++) {
+			s = order[i]; line = "| " s
+			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
+			if (has_m && has_t) line = line " | " rfmt(ratio(med["memfs", s], med["tmpfs", s]))
+			if (has_m && has_p) line = line " | " rfmt(ratio(med["memfs", s], med["passthrough_ll", s]))
+			print line " |"
+		}
+		# The issue targets for memfs.
+		n = 0
+		split("create delete open-close setattr getattr-miss", a, " ")
+		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "passthrough_ll"; X[n] = 3 }
+		split("getattr list", a, " ")
+		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "tmpfs"; X[n] = 0.9 }
+		split("seq-write-1m seq-read-1m", a, " ")
+		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "passthrough_ll"; X[n] = 2 }
+		print ""
+		print "## Targets (memfs)"
+		print ""
+		print "| scenario | target | measured | status |"
+		print "|---|---|--:|---|"
+		for (i = 1; i <= n; i++) {
+			x = ratio(med["memfs", G[i]], med[R[i], G[i]])
+			st = x == "" ? "not measured" : (x >= X[i] ? "met" : "not met")
+			printf "| %s | >= %sx %s | %s | %s |\n", G[i], X[i], R[i], rfmt(x), st
+		}
+	}' "$RAW"
+} >"$MD"
+
+cp "$MD" "$RESULTS/latest.md"
+cp "$RAW" "$RESULTS/latest-raw.txt"
+echo
+cat "$MD"
+echo
+log "saved $RESULTS/latest.md and $RESULTS/latest-raw.txt"
