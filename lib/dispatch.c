@@ -669,14 +669,12 @@ static void do_link(umfs_req *req)
 				     entry_out(req)));
 }
 
+/* Without an open callback, ENOSYS tells the kernel to open without asking from now
+ * on (zero-message open, keeping cached pages): no OPEN, FLUSH or RELEASE round trips. */
 static void do_open(umfs_req *req)
 {
+	NEED(open);
 	req->finish = finish_open;
-	if (!ops(req)->open) { /* nothing to open: a handle-less open is fine */
-		open_param(&req->out.open);
-		req->finish(req, 0);
-		return;
-	}
 	conclude(req, ops(req)->open(req, req->node, (int)req->rq.u.open.flags,
 				     open_param(&req->out.open)));
 }
@@ -851,12 +849,8 @@ static void do_removexattr(umfs_req *req)
 
 static void do_opendir(umfs_req *req)
 {
+	NEED(opendir); /* as for open: the kernel then caches listings without asking */
 	req->finish = finish_open;
-	if (!ops(req)->opendir) {
-		open_param(&req->out.open);
-		req->finish(req, 0);
-		return;
-	}
 	conclude(req, ops(req)->opendir(req, req->node, (int)req->rq.u.open.flags,
 					open_param(&req->out.open)));
 }

@@ -251,6 +251,9 @@ void session_init_reply(umfs_req *req)
 	umfs_conn_unwant(&s->conn, s->cfg.unwant);
 	if (s->ops->init)
 		s->ops->init(s->fs, &s->conn);
+	/* Without open, O_TRUNC must come as a setattr: no open will see it. */
+	if (!s->ops->open)
+		s->conn.wanted &= ~FUSE_ATOMIC_O_TRUNC;
 	/* The kernel refuses passthrough opens under the writeback cache. */
 	if (s->conn.wanted & FUSE_PASSTHROUGH)
 		s->conn.wanted &= ~FUSE_WRITEBACK_CACHE;

@@ -124,7 +124,7 @@ static void memfs_init(void *fsp, struct umfs_conn *conn)
 	 * invalidation on mtime changes: nothing changes behind the kernel's back. */
 	umfs_conn_want(conn, UMFS_CAP_READDIRPLUS | UMFS_CAP_PARALLEL_DIROPS |
 				     UMFS_CAP_HANDLE_KILLPRIV_V2 | UMFS_CAP_CACHE_SYMLINKS |
-				     UMFS_CAP_ATOMIC_O_TRUNC | UMFS_CAP_ASYNC_READ |
+				     UMFS_CAP_ASYNC_READ |
 				     UMFS_CAP_BIG_WRITES);
 	umfs_conn_unwant(conn, UMFS_CAP_READDIRPLUS_AUTO | UMFS_CAP_AUTO_INVAL_DATA);
 	/* The writeback cache makes small writes several times faster, but write(2)
@@ -288,22 +288,11 @@ int memfs_open_node(umfs_req *req, struct mnode *n, int flags, struct umfs_open 
 			node_kill_privs(umfs_req_fs(req), n);
 		mlock_wr_unlock(&n->lock);
 	}
-	node_hold(n);
 	out->fh = NULL;
 	out->keep_cache = 1; /* memfs is the only writer: cached pages stay right */
 	return 0;
 }
 
-static int memfs_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
-{
-	return memfs_open_node(req, node, flags, out);
-}
-
-static int memfs_release(umfs_req *req, void *node, void *fh, int flags)
-{
-	node_put(FS(req), node);
-	return 0;
-}
 
 static int check_regular(const struct mnode *n)
 {
@@ -539,15 +528,11 @@ const struct umfs_operations memfs_operations = {
 	.unlink = memfs_unlink,
 	.rmdir = memfs_rmdir,
 	.rename = memfs_rename,
-	.open = memfs_open,
 	.create = memfs_create,
 	.tmpfile = memfs_tmpfile,
 	.read = memfs_read,
 	.write = memfs_write,
-	.release = memfs_release,
-	.opendir = memfs_opendir,
 	.readdir = memfs_readdir,
-	.releasedir = memfs_releasedir,
 	.statfs = memfs_statfs,
 	.setxattr = memfs_setxattr,
 	.getxattr = memfs_getxattr,

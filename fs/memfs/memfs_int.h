@@ -14,11 +14,14 @@
  * Lifetime
  * --------
  * A node lives while any of these hold it: a directory entry names it (one hold per
- * link; a directory has exactly one), an open handle (one hold per open), a
- * subdirectory (a directory holds its parent, so walking up the `..` chain is always
- * safe), or the kernel (one bit, set whenever memfs hands the node to the kernel and
- * cleared by forget). All of that is one atomic word, `refs`; whoever takes it to zero
- * frees the node. References are dropped only after every lock is released.
+ * link; a directory has exactly one), a subdirectory (a directory holds its parent, so
+ * walking up the `..` chain is always safe), or the kernel (one count per handout,
+ * dropped by forget). Open files need no hold of their own: the kernel keeps an open
+ * file's inode, so its forget comes only after the last close. That is why memfs has
+ * no open or release: the kernel opens without asking (zero-message open), keeping
+ * cached pages and listings, as memfs is the only writer. All of that is one atomic
+ * word, `refs`; whoever takes it to zero frees the node. References are dropped only
+ * after every lock is released.
  *
  * Locks, always taken in this order
  * ---------------------------------
@@ -93,7 +96,7 @@ enum { T_ATIME, T_MTIME, T_CTIME };
 #define NF_XATTR 0x02   /* has entries in the xattr table */
 
 /* refs counts holds in its low half and the kernel's references in its high half. */
-#define REF_HOLD 1ULL                 /* one link, open handle or child directory */
+#define REF_HOLD 1ULL                 /* one link or child directory */
 #define REF_KERNEL (1ULL << 32)       /* one reference handed to the kernel */
 
 struct mdir;
@@ -290,9 +293,7 @@ int memfs_create(umfs_req *req, void *dir, const char *name, mode_t mode, int fl
 		 struct umfs_entry *entry, struct umfs_open *out);
 int memfs_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags,
 		  struct umfs_entry *entry, struct umfs_open *out);
-int memfs_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out);
 int memfs_readdir(umfs_req *req, void *node, void *fh, off_t off, umfs_dirbuf *buf);
-int memfs_releasedir(umfs_req *req, void *node, void *fh);
 
 /* Open an existing regular file (open, and create of a name that exists). */
 int memfs_open_node(umfs_req *req, struct mnode *n, int flags, struct umfs_open *out);

@@ -110,11 +110,11 @@ static int check_new_name(struct mnode *dir, const char *name, size_t len)
 }
 
 /*
- * Make a node of `mode` called name in dir for the caller: linked, held by its link
- * (and by an open handle if `opened`), known to the kernel, and described in *out.
+ * Make a node of `mode` called name in dir for the caller: linked, held by its link,
+ * known to the kernel, and described in *out.
  */
 static int make_node(umfs_req *req, struct mnode *dir, const char *name, mode_t mode,
-		     dev_t rdev, const char *target, bool opened, struct umfs_entry *out)
+		     dev_t rdev, const char *target, struct umfs_entry *out)
 {
 	struct memfs *fs = FS(req);
 	size_t len;
@@ -144,7 +144,7 @@ static int make_node(umfs_req *req, struct mnode *dir, const char *name, mode_t 
 		err = -EMLINK;
 	if (!err) {
 		set_owner(n, dir, umfs_req_caller(req));
-		atomic_store_explicit(&n->refs, REF_KERNEL + REF_HOLD + (opened ? REF_HOLD : 0),
+		atomic_store_explicit(&n->refs, REF_KERNEL + REF_HOLD,
 				      memory_order_relaxed);
 		if (node_is_dir(n)) {
 			n->u.dir->parent = dir;
@@ -181,14 +181,14 @@ int memfs_mknod(umfs_req *req, void *dir, const char *name, mode_t mode, dev_t r
 	default:
 		return -EINVAL;
 	}
-	return make_node(req, dir, name, (mode & S_IFMT) | (mode & 07777), rdev, NULL, false,
+	return make_node(req, dir, name, (mode & S_IFMT) | (mode & 07777), rdev, NULL,
 			 out);
 }
 
 int memfs_mkdir(umfs_req *req, void *dir, const char *name, mode_t mode,
 		struct umfs_entry *out)
 {
-	return make_node(req, dir, name, S_IFDIR | (mode & 07777), 0, NULL, false, out);
+	return make_node(req, dir, name, S_IFDIR | (mode & 07777), 0, NULL, out);
 }
 
 int memfs_symlink(umfs_req *req, void *dir, const char *name, const char *target,
@@ -199,7 +199,7 @@ int memfs_symlink(umfs_req *req, void *dir, const char *name, const char *target
 		return -ENOENT;
 	if (len > MEMFS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
-	return make_node(req, dir, name, S_IFLNK | 0777, 0, target, false, out);
+	return make_node(req, dir, name, S_IFLNK | 0777, 0, target, out);
 }
 
 /* Open the regular file called name in dir (create of a name that exists). */
@@ -234,7 +234,7 @@ int memfs_create(umfs_req *req, void *dirp, const char *name, mode_t mode, int f
 	struct mnode *dir = dirp;
 	mode = S_IFREG | (mode & 07777);
 	for (;;) {
-		int err = make_node(req, dir, name, mode, 0, NULL, true, entry);
+		int err = make_node(req, dir, name, mode, 0, NULL, entry);
 		if (err == 0) {
 			out->fh = NULL;
 			out->keep_cache = 1;
@@ -273,10 +273,11 @@ int memfs_tmpfile(umfs_req *req, void *dirp, mode_t mode, int flags,
 		return err;
 	}
 
-	/* Nameless until linked: held only by its open handle and the kernel. */
+	/* Nameless until linked: held only by the kernel, which keeps the inode while
+	 * the file is open. */
 	n->nlink = 0;
 	n->flags |= NF_TMPFILE;
-	atomic_store_explicit(&n->refs, REF_KERNEL + REF_HOLD, memory_order_relaxed);
+	atomic_store_explicit(&n->refs, REF_KERNEL, memory_order_relaxed);
 	node_fill_entry(n, entry);
 	out->fh = NULL;
 	out->keep_cache = 1;
@@ -603,25 +604,6 @@ int memfs_rename(umfs_req *req, void *dirp, const char *name, void *newdirp,
 
 /* ---------------------------------------------------------------------------------- */
 /* Directory listing                                                                   */
-
-int memfs_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out)
-{
-	if (!node_is_dir(N(node)))
-		return -ENOTDIR;
-	node_hold(node);
-	out->fh = NULL;
-	/* Only memfs changes the directory, and only through the kernel: its cached
-	 * listing stays right. */
-	out->cache_dir = 1;
-	out->keep_cache = 1;
-	return 0;
-}
-
-int memfs_releasedir(umfs_req *req, void *node, void *fh)
-{
-	node_put(FS(req), node);
-	return 0;
-}
 
 /* Add "." or ".." (offsets 1 and 2); for readdirplus without a node, as the API says. */
 static int add_dot(umfs_dirbuf *buf, const char *name, const struct mnode *n, off_t next)

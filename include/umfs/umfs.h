@@ -12,9 +12,11 @@
  *    on failure. Any other negative value, or a count larger than asked for, is a bug
  *    in the file system: it is logged and the caller gets EIO. Never a positive errno.
  *  - A callback left NULL is answered with ENOSYS; for the operations where the kernel
- *    remembers that (most of them), it then stops sending them. Exceptions, where a
- *    missing callback simply succeeds: open, opendir, release, releasedir (no handle)
- *    and statfs (4 KiB blocks, no counts).
+ *    remembers that (most of them), it then stops sending them. Without open (or
+ *    opendir) the kernel opens without asking and keeps cached data (or listings):
+ *    right for a file system that needs no per-open state and is the only writer of
+ *    its data. Exceptions, where a missing callback simply succeeds: release,
+ *    releasedir and statfs (4 KiB blocks, no counts).
  *  - Out-parameters are marked [out]. The library fills them with defaults before the
  *    call (timeouts from struct umfs_config, zeroed attributes), so a callback sets
  *    only what it knows.
