@@ -58,6 +58,26 @@ def test_inval_inode_notification_refreshes_cached_data(testfs):
         assert os.stat(counter).st_size == len(expected)
 
 
+def test_inval_entry_notification_forgets_a_cached_name(testfs):
+    flag = os.path.join(testfs, "flag")
+    assert os.path.exists(flag)  # cached as present for a day
+    for present in (False, True, False):
+        with open(os.path.join(testfs, "toggle"), "w") as f:
+            f.write("x")
+        # Only the file system's notification can make the kernel look again.
+        assert os.path.exists(flag) == present
+        assert ("flag" in os.listdir(testfs)) == present
+
+
+def test_store_notification_fills_the_page_cache(testfs):
+    cached = os.path.join(testfs, "cached")
+    assert read(cached) == "fs data\n"  # the kernel now knows the node and caches it
+    with open(os.path.join(testfs, "store"), "w") as f:
+        f.write("x")
+    # The kernel serves the pages the file system stored, without asking it.
+    assert read(cached) == "stored!\n"
+
+
 def test_deferred_replies_from_another_thread(testfs):
     slow = os.path.join(testfs, "slow")
     # Several readers at once: each reply comes later from its own thread.

@@ -9,12 +9,19 @@
  *   /slow        "slow\n", answered 20 ms later from a background thread
  *   /block       a read waits until the kernel interrupts it, then fails with EINTR
  *   /interrupts  how many interrupts /block has seen
+ *   /toggle      writing anything makes /flag appear or vanish (inval_entry tells the
+ *                kernel, which caches the name for a day otherwise)
+ *   /flag        exists every other toggle
+ *   /store       writing anything puts "stored!\n" (as long) into the kernel's cache of /cached
+ *                (notify_store), whose own content is "fs data\n"
+ *   /cached      "fs data\n", cached by the kernel for a day
  *
  * Usage: testfs MOUNTPOINT [-d]   (foreground)
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +30,7 @@
 
 #include <umfs/umfs.h>
 
-enum { ROOT, COUNTER, BUMP, SLOW, BLOCK, INTERRUPTS, NNODES };
+enum { ROOT, COUNTER, BUMP, SLOW, BLOCK, INTERRUPTS, TOGGLE, FLAG, STORE, CACHED, NNODES };
 
 struct node {
 	const char *name;
@@ -34,10 +41,13 @@ static struct node nodes[NNODES] = {
 	[ROOT] = { "/", S_IFDIR | 0755 },        [COUNTER] = { "counter", S_IFREG | 0444 },
 	[BUMP] = { "bump", S_IFREG | 0222 },     [SLOW] = { "slow", S_IFREG | 0444 },
 	[BLOCK] = { "block", S_IFREG | 0444 },   [INTERRUPTS] = { "interrupts", S_IFREG | 0444 },
+	[TOGGLE] = { "toggle", S_IFREG | 0222 }, [FLAG] = { "flag", S_IFREG | 0444 },
+	[STORE] = { "store", S_IFREG | 0222 },   [CACHED] = { "cached", S_IFREG | 0444 },
 };
 
 static atomic_int counter;
 static atomic_int interrupts;
+static atomic_bool flag_present = true;
 static umfs_session *session;
 
 static int id_of(const void *node)
@@ -52,6 +62,7 @@ static int content(int id, char *buf, size_t size)
 	case COUNTER: return snprintf(buf, size, "%d\n", atomic_load(&counter));
 	case SLOW: return snprintf(buf, size, "slow\n");
 	case INTERRUPTS: return snprintf(buf, size, "%d\n", atomic_load(&interrupts));
+	case CACHED: return snprintf(buf, size, "fs data\n");
 	default: return 0;
 	}
 }
@@ -71,6 +82,8 @@ static void fill(int id, struct stat *st)
 static int t_lookup(umfs_req *req, void *dir, const char *name, struct umfs_entry *out)
 {
 	for (int i = 1; i < NNODES; i++) {
+		if (i == FLAG && !atomic_load(&flag_present))
+			continue;
 		if (strcmp(name, nodes[i].name) == 0) {
 			out->node = &nodes[i];
 			fill(i, &out->attr);
@@ -93,7 +106,7 @@ static int t_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
 	int id = id_of(node);
 
 	/* The counter's pages stay cached until the file system says otherwise. */
-	out->keep_cache = id == COUNTER;
+	out->keep_cache = id == COUNTER || id == CACHED;
 	out->direct_io = id == SLOW || id == BLOCK || id == INTERRUPTS;
 	return 0;
 }
@@ -171,11 +184,23 @@ static int t_write(umfs_req *req, void *node, void *fh, const void *buf, size_t 
 {
 	int rc;
 
-	if (id_of(node) != BUMP)
+	switch (id_of(node)) {
+	case BUMP:
+		atomic_fetch_add(&counter, 1);
+		/* Drop the cached pages and attributes of /counter: its size may change. */
+		rc = umfs_notify_inval_inode(session, &nodes[COUNTER], 0, 0);
+		break;
+	case TOGGLE:
+		atomic_store(&flag_present, !atomic_load(&flag_present));
+		/* The kernel forgets what it knew of the name, either way. */
+		rc = umfs_notify_inval_entry(session, &nodes[ROOT], nodes[FLAG].name);
+		break;
+	case STORE:
+		rc = umfs_notify_store(session, &nodes[CACHED], 0, "stored!\n", 8);
+		break;
+	default:
 		return -EACCES;
-	atomic_fetch_add(&counter, 1);
-	/* Drop the cached pages and attributes of /counter: its size may change too. */
-	rc = umfs_notify_inval_inode(session, &nodes[COUNTER], 0, 0);
+	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	return (int)size;
@@ -195,6 +220,8 @@ static int t_readdir(umfs_req *req, void *node, void *fh, off_t off, umfs_dirbuf
 	for (int i = (int)off; i < NNODES + 1; i++) {
 		const char *name = i == 0 ? "." : i == 1 ? ".." : nodes[i - 1].name;
 
+		if (i - 1 == FLAG && !atomic_load(&flag_present))
+			continue;
 		fill(i < 2 ? ROOT : i - 1, &st);
 		if (umfs_dir_add(buf, name, &st, i < 2 ? NULL : &nodes[i - 1], i + 1))
 			break;
