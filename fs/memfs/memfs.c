@@ -301,17 +301,27 @@ static int check_regular(const struct mnode *n)
 	return node_is_reg(n) ? 0 : -EINVAL;
 }
 
-static int memfs_read(umfs_req *req, void *node, void *fh, void *buf, size_t size,
-		      off_t off)
+/* A read or write of size bytes at off: on a regular file, from a real offset, and
+ * no more than a count can say. */
+static int check_io(const struct mnode *n, off_t off, size_t *size)
 {
-	struct mnode *n = node;
 	int err = check_regular(n);
 	if (err)
 		return err;
 	if (off < 0)
 		return -EINVAL;
-	if (size > INT_MAX)
-		size = INT_MAX;
+	if (*size > INT_MAX)
+		*size = INT_MAX;
+	return 0;
+}
+
+static int memfs_read(umfs_req *req, void *node, void *fh, void *buf, size_t size,
+		      off_t off)
+{
+	struct mnode *n = node;
+	int err = check_io(n, off, &size);
+	if (err)
+		return err;
 	mlock_rd(&n->lock);
 	ssize_t r = data_read(n, buf, size, (uint64_t)off);
 	mlock_rd_unlock(&n->lock);
@@ -322,13 +332,9 @@ static int memfs_write(umfs_req *req, void *node, void *fh, const void *buf, siz
 		       off_t off, unsigned flags)
 {
 	struct mnode *n = node;
-	int err = check_regular(n);
+	int err = check_io(n, off, &size);
 	if (err)
 		return err;
-	if (off < 0)
-		return -EINVAL;
-	if (size > INT_MAX)
-		size = INT_MAX;
 	mlock_wr(&n->lock);
 	if (flags & UMFS_WRITE_KILL_SUIDGID)
 		node_kill_privs(FS(req), n);
