@@ -24,7 +24,7 @@ echo "== cp -a /usr/include $mnt/ && tar -C $mnt -cf - . | tar -tf - | wc -l"
 cp -a /usr/include "$mnt/"
 printf 'entries through tar: %s\n' "$(tar -C "$mnt" -cf - . | tar -tf - | wc -l)"
 printf 'entries on disk:     %s\n' "$(cd /usr && find include | wc -l)"
-diff -r /usr/include "$mnt/include" && echo "diff -r /usr/include $mnt/include: identical"
+diff -r --no-dereference /usr/include "$mnt/include" && echo "diff -r /usr/include $mnt/include: identical"
 df -h "$mnt"
 
 echo
