@@ -874,6 +874,9 @@ static void undo_direntplus(umfs_req *req)
 static void finish_readdir(umfs_req *req, ssize_t rc)
 {
 	rc = status_ok(req, rc);
+	/* An empty listing would read as the end of the directory: say what went wrong. */
+	if (rc == 0 && req->dir.error && req->dir.pos == (unsigned char *)payload(req))
+		rc = req->dir.error;
 	if (rc < 0) {
 		if (req->dir.plus)
 			undo_direntplus(req);
@@ -895,6 +898,7 @@ static void do_readdir(umfs_req *req)
 	req->dir.pos = payload(req);
 	req->dir.space = size;
 	req->dir.plus = req->rq.opcode == FUSE_READDIRPLUS;
+	req->dir.error = 0;
 	req->dir.req = req;
 	req->finish = finish_readdir;
 	conclude(req, ops(req)->readdir(req, req->node, fh_of(req->rq.u.read.fh),
@@ -1121,8 +1125,10 @@ int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void
 		if (FUSE_DIRENTPLUS_SIZE(namelen) > buf->space)
 			return 1;
 		/* Count the reference only once the entry is sure to fit. */
-		if (node && nodes_ref(&s->nodes, node, &id, &gen) < 0)
+		if (node && nodes_ref(&s->nodes, node, &id, &gen) < 0) {
+			buf->error = -ENOMEM;
 			return 1;
+		}
 		if (node)
 			codec_entry_out(&e, id, gen, st, s->cfg.entry_timeout, s->cfg.attr_timeout);
 		else

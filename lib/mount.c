@@ -489,7 +489,9 @@ static int unmount_abs(const char *mp, bool by_fusermount, bool lazy, bool quiet
 		argv[n++] = (char *)mp;
 		argv[n] = NULL;
 		rc = run_fusermount(argv, -1, err, sizeof(err));
-		if (rc < 0 && !quiet && err[0])
+		if (rc == -ENOEXEC && !quiet)
+			log_msg(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
+		else if (rc < 0 && !quiet && err[0])
 			log_msg(UMFS_LOG_ERR, "%s", err);
 		return rc;
 	}

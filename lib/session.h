@@ -27,6 +27,7 @@ struct umfs_dirbuf {
 	unsigned char *pos; /* where the next entry goes */
 	size_t space;       /* bytes left */
 	bool plus;          /* READDIRPLUS: entries carry nodes and attributes */
+	int error;          /* why an entry could not be added, when not for space */
 	umfs_req *req;
 };
 

@@ -85,7 +85,8 @@ static int bad_option(char **argv)
 {
 	const char *arg = argv[optind - 1];
 
-	if (optopt && strchr("to", optopt) && arg[0] == '-' && arg[1] == optopt && !arg[2])
+	/* getopt sets optopt to the option that lacks its value (short or long). */
+	if (optopt == 't' || optopt == 'o' || optopt == OPT_MAX_SIZE || optopt == OPT_MAX_NODES)
 		return usage_error("option '%s' needs a value", arg);
 	return usage_error("unknown option '%s'", arg);
 }
