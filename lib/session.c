@@ -339,23 +339,46 @@ static int detach_deferred(struct worker *w)
 	return 0;
 }
 
+/*
+ * The next request. The descriptors are non-blocking: while requests are queued a read
+ * gets one at once; only when there is none does the worker wait, in poll, where the
+ * end of the session (wake_fd, never drained) can reach it too. Returns the length,
+ * -1 with errno set, or 0 when the session ends.
+ */
+static ssize_t next_request(struct worker *w)
+{
+	umfs_session *s = w->s;
+	struct pollfd p[2] = { { .fd = w->fd, .events = POLLIN },
+			       { .fd = s->wake_fd, .events = POLLIN } };
+
+	for (;;) {
+		ssize_t n = read(w->fd, w->rb->in, s->in_size);
+
+		if (n > 0 || (n < 0 && errno != EAGAIN))
+			return n;
+		if (atomic_load(&s->exiting))
+			return 0;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		if (p[1].revents & POLLIN)
+			return 0;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	umfs_session *s = w->s;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!atomic_load(&s->exiting)) {
-		ssize_t n;
+		ssize_t n = next_request(w);
 
-		/* Cancellation may only end the wait for a request, never a request. */
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		n = read(w->fd, w->rb->in, s->in_size);
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (n == 0)
+			break;
 		if (n < 0) {
 			int e = errno;
 
-			if (e == EINTR || e == EAGAIN || e == ENOENT)
+			if (e == EINTR || e == ENOENT)
 				continue; /* ENOENT: the request was interrupted before we read it */
 			if (e == ENODEV) {
 				end_session(s, 0); /* unmounted */
@@ -381,7 +404,7 @@ static void *worker_main(void *arg)
 static int clone_fd(int master)
 {
 	uint32_t m = (uint32_t)master;
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
@@ -412,6 +435,8 @@ static int start_workers(umfs_session *s)
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (!s->workers)
 		return -ENOMEM;
+	if (fcntl(s->mnt.fd, F_SETFL, fcntl(s->mnt.fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
@@ -433,15 +458,15 @@ static int start_workers(umfs_session *s)
 	return 0;
 }
 
+/* Workers waiting for a request see wake_fd; one in a callback finishes it first. */
 static void stop_workers(umfs_session *s)
 {
+	umfs_session_exit(s);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		if (w->started) {
-			pthread_cancel(w->thread);
+		if (w->started)
 			pthread_join(w->thread, NULL);
-		}
 		if (w->fd >= 0 && w->fd != s->mnt.fd)
 			close(w->fd);
 		reqbuf_free(w->rb);
