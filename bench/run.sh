@@ -15,6 +15,7 @@ TARGETS=tmpfs,memfs,passthrough_ll
 # passthrough_ll options: see README.md ("Peers and their options").
 PTLL_OPTS=${PTLL_OPTS:-cache=always,writeback,clone_fd}
 MEMFS_ARGS=${MEMFS_ARGS:-}
+MIRROR_ARGS=${MIRROR_ARGS:-}
 BINDFS_ARGS=${BINDFS_ARGS:-}
 BENCH_EXTRA=()
 
@@ -29,14 +30,16 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
   --rounds N      rounds (default 3); each round mounts every target afresh and runs
                   each scenario on each target in turn, in a rotating order
   --quick         fewer files and a smaller file (for a smoke run)
-  --targets LIST  comma-separated, from: tmpfs, memfs, passthrough_ll, bindfs
-                  (default tmpfs,memfs,passthrough_ll; bindfs only when asked for)
+  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs
+                  (default tmpfs,memfs,passthrough_ll; mirror and bindfs only when
+                  asked for; mirror shows a directory of the same tmpfs)
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
   UMFS_BUILD   meson build directory (default <repo>/build); rebuilt with ninja if present
   PTLL_OPTS    -o options for passthrough_ll (default: $PTLL_OPTS)
   MEMFS_ARGS   extra arguments for 'umfs mount memfs MNT -f'
+  MIRROR_ARGS  extra arguments for 'umfs mount mirror SRC MNT -f' (e.g. --no-passthrough)
   BINDFS_ARGS  extra arguments for bindfs
 Root is needed to mount the tmpfs and to drop caches.
 EOF
@@ -59,8 +62,8 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive numbe
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case "$t" in
-	tmpfs|memfs|passthrough_ll|bindfs) ;;
-	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, passthrough_ll, bindfs)" >&2; exit 2 ;;
+	tmpfs|memfs|mirror|passthrough_ll|bindfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs)" >&2; exit 2 ;;
 	esac
 done
 
@@ -157,10 +160,12 @@ drop_target() {
 }
 
 UMFS=$BUILD/tools/umfs
-if have_target memfs && [ ! -x "$UMFS" ]; then
-	log "WARNING: $UMFS is missing: the memfs target is left out of this run"
-	drop_target memfs
-fi
+for t in memfs mirror; do
+	if have_target $t && [ ! -x "$UMFS" ]; then
+		log "WARNING: $UMFS is missing: the $t target is left out of this run"
+		drop_target $t
+	fi
+done
 
 PTLL=
 if have_target passthrough_ll; then
@@ -230,6 +235,12 @@ mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MN
 		# shellcheck disable=SC2086
 		"$UMFS" mount memfs "$mnt" -f $MEMFS_ARGS >"$WORK/$t.log" 2>&1 &
 		;;
+	mirror)
+		mnt=$WORK/mnt-mirror
+		rm -rf "$WORK/fs/mirror-src"; mkdir -p "$WORK/fs/mirror-src" "$mnt"
+		# shellcheck disable=SC2086
+		"$UMFS" mount mirror "$WORK/fs/mirror-src" "$mnt" -f $MIRROR_ARGS >"$WORK/$t.log" 2>&1 &
+		;;
 	passthrough_ll)
 		mnt=$WORK/mnt-ptll
 		rm -rf "$WORK/fs/ptll-src"; mkdir -p "$WORK/fs/ptll-src" "$mnt"
@@ -261,7 +272,7 @@ unmount_target() {  # unmount_target TARGET: unmount, wait for the daemon, never
 	mnt=${MNT_OF[$t]} pid=${PID_OF[$t]}
 	if is_mounted "$mnt"; then
 		case "$t" in
-		memfs) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
+		memfs|mirror) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
 		*) fusermount3 -u "$mnt" >&2 || umount "$mnt" >&2 || true ;;
 		esac
 	fi
@@ -337,6 +348,7 @@ MD=$WORK/latest.md
 	echo "- memfs: \`umfs mount memfs MNT -f${MEMFS_ARGS:+ $MEMFS_ARGS}\`;" \
 	     "passthrough_ll: \`-o source=<tmpfs dir>,$PTLL_OPTS\` (libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'));" \
 	     "tmpfs and the peers' sources on one tmpfs"
+	echo "- mirror (when run): \`umfs mount mirror SRC MNT -f${MIRROR_ARGS:+ $MIRROR_ARGS}\`, SRC on the same tmpfs"
 	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
 	echo "- values: ops/s (I/O rows: ops/s and MiB/s); ratio > 1 means memfs is faster"
 	echo

@@ -3,12 +3,16 @@
 #include "kinds.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "memfs.h"
+#include "mirror.h"
 
 #define ACCEPTS(opt) (1u << ((opt) - OPT_MAX_SIZE))
 
@@ -67,6 +71,75 @@ static int memfs_create(const char *source, const struct kind_args *a,
 	return 0;
 }
 
+static void mirror_destroy(void *fs)
+{
+	mirror_free(fs);
+}
+
+/* SOURCE must be a directory that neither is nor contains the mount point: a mount
+ * inside its own source would see itself (each lookup there re-entering the mount). */
+static int mirror_check_paths(const char *source, const char *mountpoint)
+{
+	char src[PATH_MAX], mnt[PATH_MAX];
+	struct stat st;
+	size_t n;
+
+	if (!realpath(source, src) || stat(src, &st) < 0) {
+		fprintf(stderr, "umfs: mirror: SOURCE '%s': %s\n", source, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "umfs: mirror: SOURCE '%s' is not a directory\n", source);
+		return -EINVAL;
+	}
+	if (!mountpoint || !realpath(mountpoint, mnt))
+		return 0; /* umfs_mount() reports a missing mount point with its own code */
+	n = strlen(src);
+	if (strcmp(src, mnt) == 0) {
+		fprintf(stderr, "umfs: mirror: SOURCE and MOUNTPOINT are the same directory '%s'\n",
+			src);
+		return -EINVAL;
+	}
+	if (strncmp(src, mnt, n) == 0 && (src[n - 1] == '/' || mnt[n] == '/')) {
+		fprintf(stderr, "umfs: mirror: MOUNTPOINT '%s' is inside SOURCE '%s'\n", mnt, src);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int mirror_create_kind(const char *source, const struct kind_args *a,
+			      struct umfs_config *cfg, struct kind_instance *out)
+{
+	struct mirror_options o = {
+		/* Only root can take on callers' identities; an ordinary user's mount acts
+		 * as that user, which is what the source would let them do anyway. */
+		.impersonate = geteuid() == 0 && !a->no_impersonate,
+		.passthrough = !a->no_passthrough,
+	};
+	struct mirror *m;
+	int err = mirror_check_paths(source, a->mountpoint);
+
+	if (err)
+		return err;
+	m = mirror_new(source, &o);
+	if (!m) {
+		fprintf(stderr, "umfs: mirror: cannot open SOURCE '%s': %s\n", source,
+			strerror(errno));
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	/* Other programs may change SOURCE: cache names and attributes for 1 s (a change
+	 * behind the mount shows within that), and no misses, so a file created there
+	 * is found at once. */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	out->ops = &mirror_operations;
+	out->fs = m;
+	out->root = mirror_root(m);
+	out->destroy = mirror_destroy;
+	return 0;
+}
+
 static const struct fs_kind kinds[] = {
 	{
 		.name = "memfs",
@@ -79,6 +152,15 @@ static const struct fs_kind kinds[] = {
 		.accepts = ACCEPTS(OPT_MAX_SIZE) | ACCEPTS(OPT_MAX_NODES) |
 			   ACCEPTS(OPT_WRITEBACK_CACHE),
 		.create = memfs_create,
+	},
+	{
+		.name = "mirror",
+		.summary = "a real directory, acting with each caller's credentials",
+		.options_help = "  --no-impersonate        mirror: act as this process, not as each caller\n"
+				"  --no-passthrough        mirror: no kernel passthrough of file I/O\n",
+		.needs_source = true,
+		.accepts = ACCEPTS(OPT_NO_IMPERSONATE) | ACCEPTS(OPT_NO_PASSTHROUGH),
+		.create = mirror_create_kind,
 	},
 };
 
@@ -96,6 +178,8 @@ int kind_parse_option(int code, const char *arg, struct kind_args *a)
 	case OPT_MAX_SIZE: a->max_size = arg; return 0;
 	case OPT_MAX_NODES: a->max_nodes = arg; return 0;
 	case OPT_WRITEBACK_CACHE: a->writeback_cache = true; return 0;
+	case OPT_NO_IMPERSONATE: a->no_impersonate = true; return 0;
+	case OPT_NO_PASSTHROUGH: a->no_passthrough = true; return 0;
 	default:
 		fprintf(stderr, "umfs: unknown option\n");
 		return -EINVAL;
@@ -114,6 +198,14 @@ int kind_check_args(const struct fs_kind *k, const struct kind_args *a)
 	}
 	if (a->writeback_cache && !(k->accepts & ACCEPTS(OPT_WRITEBACK_CACHE))) {
 		fprintf(stderr, "umfs: %s does not take --writeback-cache\n", k->name);
+		return -EINVAL;
+	}
+	if (a->no_impersonate && !(k->accepts & ACCEPTS(OPT_NO_IMPERSONATE))) {
+		fprintf(stderr, "umfs: %s does not take --no-impersonate\n", k->name);
+		return -EINVAL;
+	}
+	if (a->no_passthrough && !(k->accepts & ACCEPTS(OPT_NO_PASSTHROUGH))) {
+		fprintf(stderr, "umfs: %s does not take --no-passthrough\n", k->name);
 		return -EINVAL;
 	}
 	return 0;

@@ -14,18 +14,25 @@
 #include <umfs/umfs.h>
 
 /* Option codes above any single character. */
-enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES, OPT_WRITEBACK_CACHE };
+enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES, OPT_WRITEBACK_CACHE, OPT_NO_IMPERSONATE,
+       OPT_NO_PASSTHROUGH };
 
 #define KIND_LONG_OPTIONS                                                                  \
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },                             \
 	{ "max-nodes", required_argument, NULL, OPT_MAX_NODES },                           \
-	{ "writeback-cache", no_argument, NULL, OPT_WRITEBACK_CACHE }
+	{ "writeback-cache", no_argument, NULL, OPT_WRITEBACK_CACHE },                     \
+	{ "no-impersonate", no_argument, NULL, OPT_NO_IMPERSONATE },                       \
+	{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH }
 
 /* Kind-specific options as given on the command line (NULL: not given). */
 struct kind_args {
 	const char *max_size;
 	const char *max_nodes;
 	bool writeback_cache;
+	bool no_impersonate;
+	bool no_passthrough;
+	/* Not an option: the mount point, for kinds that check it against SOURCE. */
+	const char *mountpoint;
 };
 
 /* A created file system, ready for umfs_session_new(). */

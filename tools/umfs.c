@@ -201,6 +201,7 @@ static int cmd_mount(int argc, char **argv)
 		return usage_error("mount %s: expected one MOUNTPOINT", kind->name);
 	}
 	mountpoint = argv[optind];
+	kargs.mountpoint = mountpoint;
 	if (kind_check_args(kind, &kargs) < 0)
 		return EXIT_USAGE;
 

@@ -15,9 +15,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import umfs_helpers as H  # noqa: E402
 
-# File systems every `fs` test runs on. Later: 'mirror', 'cryptfs'.
-# memfs-wb is memfs mounted with --writeback-cache (see umfs_helpers.FS_KINDS).
-FILESYSTEMS = ['memfs', 'memfs-wb']
+# File systems every `fs` test runs on. Later: 'cryptfs'.
+# memfs-wb is memfs mounted with --writeback-cache; mirror shows a fresh directory of
+# the test's workdir, with kernel passthrough where the kernel has it, and mirror-rw
+# the same with --no-passthrough (see umfs_helpers.FS_KINDS).
+FILESYSTEMS = ['memfs', 'memfs-wb', 'mirror', 'mirror-rw']
 
 
 def selected_filesystems():

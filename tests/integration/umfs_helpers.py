@@ -70,9 +70,56 @@ FS_KINDS = {
     # shows at fsync/close, not at write(2), and SEEK_HOLE answers only EOF.
     'memfs-wb': FsKind('memfs-wb', lambda work, mnt: ['memfs', mnt, '--writeback-cache'],
                        features={'devices'}, fstype='fuse.memfs'),
+    # mirror of a fresh directory `src` in the test's workdir (mirror_source() names
+    # it). Devices: mknod as root passes through to the source. SEEK_HOLE is the
+    # source's own (ext4/tmpfs find real holes), but the mount's page cache is not
+    # involved, so the answer is exact.
+    'mirror': FsKind('mirror', lambda work, mnt: ['mirror', mirror_source(work), mnt],
+                     features={'devices', 'seek_hole'},
+                     prepare=lambda work: _make_source(work)),
+    # mirror without kernel passthrough: reads and writes reach mirror itself.
+    'mirror-rw': FsKind('mirror-rw',
+                        lambda work, mnt: ['mirror', mirror_source(work), mnt, '--no-passthrough'],
+                        features={'devices', 'seek_hole'}, fstype='fuse.mirror',
+                        prepare=lambda work: _make_source(work)),
     # Pseudo kind for UMFS_TEST_TMPFS=1: the kernel's tmpfs, mounted directly.
     'tmpfs': FsKind('tmpfs', None, features={'capacity', 'devices', 'seek_hole'}, fstype='tmpfs'),
 }
+
+
+
+def mirror_source(workdir):
+    """The source directory of a mirror mounted in workdir by mount_fs()."""
+    return os.path.join(workdir, 'src')
+
+
+def fstype_of(path):
+    """The type of the file system holding path (longest mount point prefix)."""
+    path = os.path.realpath(path)
+    best = None
+    for e in mount_table():
+        if path == e.target or path.startswith(e.target.rstrip('/') + '/'):
+            if best is None or len(e.target) >= len(best.target):
+                best = e
+    return best.fstype if best else None
+
+
+def skip_if_source_limits(m, why, ok_types=('tmpfs', 'btrfs', 'xfs')):
+    """Skip a test on mirror when its source is a file system with smaller limits than
+    the test assumes (the error is the source's, passed through unchanged)."""
+    import pytest
+    if not m.kind.startswith('mirror'):
+        return
+    t = fstype_of(mirror_source(m.workdir))
+    if t not in ok_types:
+        pytest.skip('mirror passes the source\'s limits through, and its source is %s: %s'
+                    % (t, why))
+
+
+def _make_source(workdir):
+    src = mirror_source(workdir)
+    os.makedirs(src, exist_ok=True)
+    os.chmod(src, 0o755)
 
 # ------------------------------------------------------------------------------------
 # Running commands
