@@ -23,6 +23,12 @@ struct codec_limits {
 	bool setxattr_ext;    /* SETXATTR_EXT negotiated: fuse_setxattr_in is 16 bytes */
 };
 
+/* INIT's arguments; flags holds flags2 in its high half (INIT_EXT). */
+struct init_args {
+	uint32_t major, minor, max_readahead;
+	uint64_t flags;
+};
+
 /* A decoded request. Pointers point into the buffer given to codec_decode. */
 struct request {
 	uint32_t opcode;
@@ -54,7 +60,7 @@ struct request {
 		struct { const char *name; const void *value; uint32_t size, flags; } setxattr;
 		struct { const char *name; uint32_t size; } getxattr; /* name NULL: LISTXATTR */
 		struct { const char *name; } removexattr;
-		struct { uint32_t major, minor, max_readahead; uint64_t flags; } init;
+		struct init_args init;
 		struct { uint64_t fh, owner; struct fuse_file_lock lk; uint32_t lk_flags; } lk;
 		struct { uint32_t mask; } access;
 		struct { uint64_t unique; } interrupt;

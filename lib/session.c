@@ -218,7 +218,7 @@ static void end_session(umfs_session *s, int error)
 void session_init_reply(umfs_req *req)
 {
 	umfs_session *s = req->s;
-	const typeof(req->rq.u.init) *in = &req->rq.u.init;
+	const struct init_args *in = &req->rq.u.init;
 	struct fuse_init_out out;
 	unsigned pages;
 
