@@ -18,9 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "mirror_int.h"
+
+/* File systems where close(2) itself can fail with a write error (they write back at
+ * close): NFS, SMB/CIFS, FUSE, Ceph. Unknown ones count as local. */
+static bool source_reports_at_close(int fd)
+{
+	static const long remote[] = { 0x6969, 0xFE534D42, 0xFF534D42, 0x65735546, 0x00c36400 };
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return true; /* when unsure, keep the flush */
+	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+		if ((long)sf.f_type == remote[i])
+			return true;
+	return false;
+}
 
 struct mirror *mirror_new(const char *source, const struct mirror_options *o)
 {
@@ -39,6 +55,7 @@ struct mirror *mirror_new(const char *source, const struct mirror_options *o)
 		err = errno;
 		goto fail_fd;
 	}
+	m->source_flushes = source_reports_at_close(fd);
 	err = -mtab_init(m);
 	if (err)
 		goto fail_fd;

@@ -159,6 +159,7 @@ static int handle_of(umfs_req *req, struct mnode *n, int fd, int flags, struct u
 		}
 	}
 	out->fh = f;
+	out->noflush = !MIR(req)->source_flushes;
 	return 0;
 }
 

@@ -46,6 +46,9 @@ struct mirror {
 	bool impersonate;
 	bool passthrough;      /* asked for, and the kernel offers it (set at init) */
 	bool passthrough_wanted;
+	/* The source reports errors at close (NFS, SMB, FUSE): pass each close on as a
+	 * flush. A local source does not, and then the kernel need not ask. */
+	bool source_flushes;
 
 	pthread_mutex_t lock;  /* the table and every nlookup */
 	struct mnode **buckets;
