@@ -549,8 +549,14 @@ int umfs_mount(umfs_session *s, const char *mountpoint)
 	struct mount_opts o;
 	int rc = mount_parse_options(s->cfg.mount_options, &o);
 
+	/* From the moment the mount exists, a stop request must find it served or
+	 * unmounted, never kill the process under a live mount: hold the stop signals
+	 * until umfs_session_loop() takes them. */
+	session_hold_signals(s);
 	if (rc == 0)
 		rc = mount_fuse(mountpoint, &o, &s->mnt);
+	if (rc < 0)
+		session_release_signals(s);
 	mount_opts_free(&o);
 	return rc;
 }

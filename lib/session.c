@@ -541,16 +541,41 @@ void umfs_session_exit(umfs_session *s)
 	}
 }
 
-static int signal_fd(sigset_t *old)
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void session_hold_signals(umfs_session *s)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before the workers start, so they inherit it and only we see them. */
-	pthread_sigmask(SIG_BLOCK, &set, old);
+	if (s->mask_saved)
+		return;
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &s->saved_mask);
+	s->mask_saved = true;
+}
+
+void session_release_signals(umfs_session *s)
+{
+	if (s->mask_saved) {
+		pthread_sigmask(SIG_SETMASK, &s->saved_mask, NULL);
+		s->mask_saved = false;
+	}
+}
+
+/* The stop signals, held (blocked) before the workers start, so that they inherit
+ * the mask and only this thread sees them, through a signalfd. */
+static int signal_fd(umfs_session *s)
+{
+	sigset_t set;
+
+	session_hold_signals(s);
+	stop_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -579,17 +604,17 @@ static void wait_for_end(umfs_session *s, int sfd)
 
 int umfs_session_loop(umfs_session *s)
 {
-	sigset_t old;
 	int sfd, rc;
 
 	if (s->mnt.fd < 0) {
 		log_msg(UMFS_LOG_ERR, "umfs_session_loop: not mounted");
 		return -EINVAL;
 	}
-	sfd = signal_fd(&old);
+	sfd = signal_fd(s);
 	if (sfd < 0) {
 		rc = -errno;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		mount_release(&s->mnt);
+		session_release_signals(s);
 		return rc;
 	}
 	rc = start_workers(s);
@@ -602,7 +627,7 @@ int umfs_session_loop(umfs_session *s)
 	mount_release(&s->mnt);
 	stop_workers(s);
 	close(sfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	session_release_signals(s);
 	/* The kernel is gone: it holds no node any more, so every node is forgotten
 	 * before the file system is told the session ended. */
 	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
@@ -617,6 +642,7 @@ void umfs_session_destroy(umfs_session *s)
 	if (!s)
 		return;
 	mount_release(&s->mnt);
+	session_release_signals(s);
 	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
 	close(s->wake_fd);
 	pthread_mutex_destroy(&s->intr_lock);

@@ -83,6 +83,9 @@ struct umfs_session {
 	unsigned intr_next;
 
 	int wake_fd;             /* eventfd: a worker ended, or exit was asked */
+	/* The caller's signal mask, from before SIGINT/SIGTERM/SIGHUP were blocked. */
+	sigset_t saved_mask;
+	bool mask_saved;
 	struct worker *workers;
 	unsigned nworkers;
 	size_t in_size, out_size; /* per-request buffer sizes */
@@ -100,6 +103,10 @@ struct reqbuf *reqbuf_new(umfs_session *s);
 void reqbuf_free(struct reqbuf *rb);
 void session_note_interrupt(umfs_session *s, uint64_t unique);
 void session_init_reply(umfs_req *req);
+/* Hold SIGINT, SIGTERM and SIGHUP from now until the session ends (or
+ * session_release_signals), so a stop asked for right after mounting is not lost. */
+void session_hold_signals(umfs_session *s);
+void session_release_signals(umfs_session *s);
 /* log.c */
 void log_enable_debug(bool on);
 void log_msg(enum umfs_log_level level, const char *fmt, ...)

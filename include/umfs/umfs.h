@@ -346,6 +346,9 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
  * fusermount3. Returns 0 or a negative errno, after logging the reason:
  * -ENOENT mountpoint missing, -ENOTDIR not a directory, -EBUSY already mounted,
  * -ENODEV no /dev/fuse, -EPERM/-EACCES not allowed, -EINVAL bad mount option.
+ * On success SIGINT, SIGTERM and SIGHUP stay blocked in the calling thread until the
+ * session ends, so a stop asked for before umfs_session_loop() runs is not lost (it
+ * is served as soon as the loop starts); the previous mask comes back at the end.
  */
 int umfs_mount(umfs_session *s, const char *mountpoint);
 
