@@ -500,7 +500,7 @@ static int unmount_abs(const char *mp, bool by_fusermount, bool lazy, bool quiet
 	return 0;
 }
 
-void mount_release(struct mount_state *st)
+void mount_detach(struct mount_state *st)
 {
 	if (st->mounted) {
 		int rc = unmount_abs(st->mountpoint, st->by_fusermount, true, true);
@@ -510,6 +510,11 @@ void mount_release(struct mount_state *st)
 			log_msg(UMFS_LOG_WARNING, "unmounting %s: %s", st->mountpoint, strerror(-rc));
 		st->mounted = false;
 	}
+}
+
+void mount_release(struct mount_state *st)
+{
+	mount_detach(st);
 	if (st->fd >= 0) {
 		close(st->fd);
 		st->fd = -1;

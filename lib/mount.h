@@ -38,7 +38,9 @@ int mount_check_point(const char *mountpoint);
 
 /* Mount: fills st (fd, absolute mount point). Returns 0 or a negative errno (logged). */
 int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_state *st);
-/* Unmount and close the connection (lazy: detach even when busy). */
+/* Unmount (lazily: detach even when busy), keeping the connection open. */
+void mount_detach(struct mount_state *st);
+/* Unmount and close the connection. */
 void mount_release(struct mount_state *st);
 
 /* Unmount a mount point by path: umount2 when privileged, fusermount3 -u otherwise. */

@@ -378,6 +378,8 @@ static void *worker_main(void *arg)
 		if (n < 0) {
 			int e = errno;
 
+			if (atomic_load(&s->exiting))
+				break; /* the session is ending anyway */
 			if (e == EINTR || e == ENOENT)
 				continue; /* ENOENT: the request was interrupted before we read it */
 			if (e == ENODEV) {
@@ -623,9 +625,11 @@ int umfs_session_loop(umfs_session *s)
 	else
 		wait_for_end(s, sfd);
 
-	/* Unmount first, so no new request comes; then stop the workers. */
-	mount_release(&s->mnt);
+	/* Unmount first, so no new request comes; then stop the workers, and only then
+	 * close the connection they read from. */
+	mount_detach(&s->mnt);
 	stop_workers(s);
+	mount_release(&s->mnt);
 	close(sfd);
 	session_release_signals(s);
 	/* The kernel is gone: it holds no node any more, so every node is forgotten
