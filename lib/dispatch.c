@@ -100,7 +100,7 @@ static void trace(const umfs_req *req, long result)
 	long us = (now.tv_sec - req->start.tv_sec) * 1000000L +
 		  (now.tv_nsec - req->start.tv_nsec) / 1000;
 	trace_args(req, args, sizeof(args));
-	log_msg(UMFS_LOG_DEBUG, "unique %llu %s node %llu%s pid %u -> %ld%s%s (%ld us)",
+	umfs_log(UMFS_LOG_DEBUG, "unique %llu %s node %llu%s pid %u -> %ld%s%s (%ld us)",
 		(unsigned long long)req->rq.unique, codec_opname(req->rq.opcode),
 		(unsigned long long)req->rq.nodeid, args, req->rq.pid, result,
 		result < 0 ? " " : "", result < 0 ? strerror((int)-result) : "", us);
@@ -116,7 +116,7 @@ void req_trace_noreply(umfs_req *req)
 
 /* Returns 0 or the negative errno of the write. ENOENT: the kernel no longer waits
  * for this request (it was interrupted or the connection aborted). */
-static int send_reply(umfs_req *req, int error, size_t len)
+int reply_send(umfs_req *req, int error, size_t len)
 {
 	uint32_t total = (uint32_t)(OUT_HDR + len);
 	ssize_t n;
@@ -131,34 +131,29 @@ static int send_reply(umfs_req *req, int error, size_t len)
 		int e = errno;
 
 		if (e != ENOENT && e != ENODEV)
-			log_msg(UMFS_LOG_ERR, "reply to %s failed: %s", codec_opname(req->rq.opcode),
+			umfs_log(UMFS_LOG_ERR, "reply to %s failed: %s", codec_opname(req->rq.opcode),
 				strerror(e));
 		return -e;
 	}
 	return 0;
 }
 
-void reply_send(umfs_req *req, int error, size_t len)
-{
-	send_reply(req, error, len);
-}
-
 void reply_error(umfs_req *req, int error)
 {
-	send_reply(req, error, 0);
+	reply_send(req, error, 0);
 }
 
 /* Put a small reply struct after the header and send it. */
 static int reply_struct(umfs_req *req, const void *data, size_t len)
 {
 	memcpy(payload(req), data, len);
-	return send_reply(req, 0, len);
+	return reply_send(req, 0, len);
 }
 
 /* A file system result that breaks the convention: log it, the caller gets EIO. */
 static ssize_t bad_result(umfs_req *req, ssize_t rc)
 {
-	log_msg(UMFS_LOG_ERR, "file system bug: %s returned %zd; answering EIO",
+	umfs_log(UMFS_LOG_ERR, "file system bug: %s returned %zd; answering EIO",
 		codec_opname(req->rq.opcode), rc);
 	return -EIO;
 }
@@ -881,7 +876,7 @@ static void finish_readdir(umfs_req *req, ssize_t rc)
 		if (req->dir.plus)
 			undo_direntplus(req);
 		reply_error(req, (int)rc);
-	} else if (send_reply(req, 0, (size_t)(req->dir.pos - (unsigned char *)payload(req))) ==
+	} else if (reply_send(req, 0, (size_t)(req->dir.pos - (unsigned char *)payload(req))) ==
 			   -ENOENT &&
 		   req->dir.plus) {
 		undo_direntplus(req);
@@ -1077,7 +1072,7 @@ void dispatch(umfs_req *req)
 	if (takes_node(opcode)) {
 		req->node = nodes_get(&req->s->nodes, req->rq.nodeid);
 		if (!req->node) {
-			log_msg(UMFS_LOG_DEBUG, "%s on unknown node %llu", codec_opname(opcode),
+			umfs_log(UMFS_LOG_DEBUG, "%s on unknown node %llu", codec_opname(opcode),
 				(unsigned long long)req->rq.nodeid);
 			reply_error(req, -ESTALE);
 			return;

@@ -35,30 +35,15 @@ void umfs_log_syslog(enum umfs_log_level level, const char *msg, void *arg)
 	syslog((int)level, "%s", msg);
 }
 
-static void vlog(enum umfs_log_level level, const char *fmt, va_list ap)
+void umfs_log(enum umfs_log_level level, const char *fmt, ...)
 {
 	char msg[1024];
+	va_list ap;
 
 	if (level >= UMFS_LOG_DEBUG && !log_debug)
 		return;
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	log_fn(level, msg, log_arg);
-}
-
-void umfs_log(enum umfs_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(level, fmt, ap);
-	va_end(ap);
-}
-
-void log_msg(enum umfs_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(level, fmt, ap);
-	va_end(ap);
 }

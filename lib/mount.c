@@ -54,7 +54,7 @@ static int parse_uint(const char *opt, const char *val, unsigned *out)
 	errno = 0;
 	v = strtoul(val, &end, 10);
 	if (errno || end == val || *end || v == 0 || v > UINT_MAX) {
-		log_msg(UMFS_LOG_ERR, "bad value in mount option '%s'", opt);
+		umfs_log(UMFS_LOG_ERR, "bad value in mount option '%s'", opt);
 		return -EINVAL;
 	}
 	*out = (unsigned)v;
@@ -64,7 +64,7 @@ static int parse_uint(const char *opt, const char *val, unsigned *out)
 static int copy_value(const char *opt, const char *val, char *dst, size_t size)
 {
 	if (!*val || strlen(val) >= size || strchr(val, ',')) {
-		log_msg(UMFS_LOG_ERR, "bad value in mount option '%s'", opt);
+		umfs_log(UMFS_LOG_ERR, "bad value in mount option '%s'", opt);
 		return -EINVAL;
 	}
 	strcpy(dst, val);
@@ -107,7 +107,7 @@ static int parse_one(char *opt, struct mount_opts *o)
 	} else {
 		if (eq)
 			*eq = '=';
-		log_msg(UMFS_LOG_ERR, "unknown mount option '%s'", opt);
+		umfs_log(UMFS_LOG_ERR, "unknown mount option '%s'", opt);
 		return -EINVAL;
 	}
 	return 0;
@@ -267,26 +267,26 @@ int mount_check_point(const char *mountpoint)
 		int e = errno;
 
 		if (e == ENOTCONN) {
-			log_msg(UMFS_LOG_ERR,
+			umfs_log(UMFS_LOG_ERR,
 				"%s: a FUSE file system is still mounted there but its process is gone; "
 				"run 'umfs unmount %s' first", mountpoint, mountpoint);
 			return -EBUSY;
 		}
 		if (e == ENOENT)
-			log_msg(UMFS_LOG_ERR, "%s: mount point does not exist", mountpoint);
+			umfs_log(UMFS_LOG_ERR, "%s: mount point does not exist", mountpoint);
 		else
-			log_msg(UMFS_LOG_ERR, "%s: %s", mountpoint, strerror(e));
+			umfs_log(UMFS_LOG_ERR, "%s: %s", mountpoint, strerror(e));
 		return -e;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		log_msg(UMFS_LOG_ERR, "%s: mount point is not a directory", mountpoint);
+		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory", mountpoint);
 		return -ENOTDIR;
 	}
 	abs = absolute_path(mountpoint);
 	busy = abs && mount_is_fuse_mountpoint(abs);
 	free(abs);
 	if (busy) {
-		log_msg(UMFS_LOG_ERR, "%s: a FUSE file system is already mounted there", mountpoint);
+		umfs_log(UMFS_LOG_ERR, "%s: a FUSE file system is already mounted there", mountpoint);
 		return -EBUSY;
 	}
 	return 0;
@@ -301,10 +301,10 @@ static int open_dev_fuse(void)
 	if (fd >= 0)
 		return fd;
 	if (errno == ENOENT || errno == ENXIO || errno == ENODEV) {
-		log_msg(UMFS_LOG_ERR, "/dev/fuse is missing: load the fuse module (modprobe fuse)");
+		umfs_log(UMFS_LOG_ERR, "/dev/fuse is missing: load the fuse module (modprobe fuse)");
 		return -ENODEV;
 	}
-	log_msg(UMFS_LOG_ERR, "cannot open /dev/fuse: %s", strerror(errno));
+	umfs_log(UMFS_LOG_ERR, "cannot open /dev/fuse: %s", strerror(errno));
 	return -errno;
 }
 
@@ -329,7 +329,7 @@ static int mount_direct(const char *mp, const struct mount_opts *o, int *fdp)
 	if (mount(o->fsname[0] ? o->fsname : "umfs", mp, type, o->flags, data) < 0) {
 		int e = errno;
 
-		log_msg(UMFS_LOG_ERR, "mount %s: %s", mp, strerror(e));
+		umfs_log(UMFS_LOG_ERR, "mount %s: %s", mp, strerror(e));
 		close(fd);
 		return -e;
 	}
@@ -425,16 +425,16 @@ static int mount_fusermount(const char *mp, const struct mount_opts *o, int *fdp
 	if (rc < 0) {
 		close(sv[0]);
 		if (rc == -ENOEXEC)
-			log_msg(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
+			umfs_log(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
 		else
-			log_msg(UMFS_LOG_ERR, "cannot mount %s: %s", mp,
+			umfs_log(UMFS_LOG_ERR, "cannot mount %s: %s", mp,
 				err[0] ? err : FUSERMOUNT " refused");
 		return rc;
 	}
 	fd = receive_fd(sv[0]);
 	close(sv[0]);
 	if (fd < 0) {
-		log_msg(UMFS_LOG_ERR, "%s sent no descriptor", FUSERMOUNT);
+		umfs_log(UMFS_LOG_ERR, "%s sent no descriptor", FUSERMOUNT);
 		return fd;
 	}
 	*fdp = fd;
@@ -453,7 +453,7 @@ int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_
 	if (!abs)
 		return -ENOMEM;
 	if (access("/dev/fuse", F_OK) < 0) {
-		log_msg(UMFS_LOG_ERR, "/dev/fuse is missing: load the fuse module (modprobe fuse)");
+		umfs_log(UMFS_LOG_ERR, "/dev/fuse is missing: load the fuse module (modprobe fuse)");
 		free(abs);
 		return -ENODEV;
 	}
@@ -490,9 +490,9 @@ static int unmount_abs(const char *mp, bool by_fusermount, bool lazy, bool quiet
 		argv[n] = NULL;
 		rc = run_fusermount(argv, -1, err, sizeof(err));
 		if (rc == -ENOEXEC && !quiet)
-			log_msg(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
+			umfs_log(UMFS_LOG_ERR, "%s is not installed (Debian package fuse3)", FUSERMOUNT);
 		else if (rc < 0 && !quiet && err[0])
-			log_msg(UMFS_LOG_ERR, "%s", err);
+			umfs_log(UMFS_LOG_ERR, "%s", err);
 		return rc;
 	}
 	if (umount2(mp, lazy ? MNT_DETACH : 0) < 0)
@@ -507,7 +507,7 @@ void mount_detach(struct mount_state *st)
 
 		/* EINVAL: someone unmounted it already, which is how many sessions end. */
 		if (rc < 0 && rc != -EINVAL && rc != -ENOENT && rc != -EPERM)
-			log_msg(UMFS_LOG_WARNING, "unmounting %s: %s", st->mountpoint, strerror(-rc));
+			umfs_log(UMFS_LOG_WARNING, "unmounting %s: %s", st->mountpoint, strerror(-rc));
 		st->mounted = false;
 	}
 }
@@ -529,17 +529,17 @@ int mount_unmount_path(const char *mountpoint, bool lazy)
 	if (!abs)
 		return -ENOMEM;
 	if (!mount_is_fuse_mountpoint(abs)) {
-		log_msg(UMFS_LOG_ERR, "%s: not a FUSE mount point", mountpoint);
+		umfs_log(UMFS_LOG_ERR, "%s: not a FUSE mount point", mountpoint);
 		free(abs);
 		return -EINVAL;
 	}
 	rc = unmount_abs(abs, geteuid() != 0, lazy, false);
 	/* fusermount3 has already said why it failed; umount2 needs words. */
 	if (rc == -EBUSY && geteuid() == 0)
-		log_msg(UMFS_LOG_ERR, "%s: busy (files are open there); use --lazy to detach it now",
+		umfs_log(UMFS_LOG_ERR, "%s: busy (files are open there); use --lazy to detach it now",
 			mountpoint);
 	else if (rc < 0 && geteuid() == 0)
-		log_msg(UMFS_LOG_ERR, "unmount %s: %s", mountpoint, strerror(-rc));
+		umfs_log(UMFS_LOG_ERR, "unmount %s: %s", mountpoint, strerror(-rc));
 	free(abs);
 	return rc;
 }

@@ -203,16 +203,12 @@ unsigned umfs_conn_proto_minor(const struct umfs_conn *conn)
 	return conn->proto_minor;
 }
 
+/* End the session from inside, saying why (0: unmounted). */
 static void end_session(umfs_session *s, int error)
 {
-	uint64_t one = 1;
-
 	if (!s->exit_error)
 		s->exit_error = error;
-	atomic_store(&s->exiting, true);
-	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
-		/* The counter cannot overflow in practice; nothing else to do. */
-	}
+	umfs_session_exit(s);
 }
 
 void session_init_reply(umfs_req *req)
@@ -232,7 +228,7 @@ void session_init_reply(umfs_req *req)
 		return;
 	}
 	if (in->major < FUSE_KERNEL_VERSION || in->minor < FUSE_MIN_MINOR_VERSION) {
-		log_msg(UMFS_LOG_ERR, "kernel FUSE protocol %u.%u is too old (umfs needs 7.%u)",
+		umfs_log(UMFS_LOG_ERR, "kernel FUSE protocol %u.%u is too old (umfs needs 7.%u)",
 			in->major, in->minor, FUSE_MIN_MINOR_VERSION);
 		reply_error(req, -EPROTO);
 		end_session(s, -EPROTO);
@@ -279,7 +275,7 @@ void session_init_reply(umfs_req *req)
 	atomic_store(&s->initialized, true);
 	memcpy(req->out_buf + sizeof(struct fuse_out_header), &out, sizeof(out));
 	reply_send(req, 0, sizeof(out));
-	log_msg(UMFS_LOG_DEBUG, "INIT: kernel 7.%u, using 7.%u, flags %#llx, max_write %u",
+	umfs_log(UMFS_LOG_DEBUG, "INIT: kernel 7.%u, using 7.%u, flags %#llx, max_write %u",
 		in->minor, s->conn.proto_minor, (unsigned long long)s->conn.wanted, out.max_write);
 }
 
@@ -305,11 +301,11 @@ static void serve_one(struct worker *w, size_t len)
 	rc = codec_decode(w->rb->in, len, &s->limits, &req->rq);
 	if (rc < 0) {
 		if (!codec_header_ok(len)) {
-			log_msg(UMFS_LOG_ERR, "dropped a request of %zu bytes: too short", len);
+			umfs_log(UMFS_LOG_ERR, "dropped a request of %zu bytes: too short", len);
 			return;
 		}
 		if (rc != -ENOSYS)
-			log_msg(UMFS_LOG_WARNING, "malformed %s request (unique %llu): %s",
+			umfs_log(UMFS_LOG_WARNING, "malformed %s request (unique %llu): %s",
 				codec_opname(req->rq.opcode), (unsigned long long)req->rq.unique,
 				strerror(-rc));
 		if (!codec_no_reply(req->rq.opcode))
@@ -330,7 +326,7 @@ static int detach_deferred(struct worker *w)
 
 	if (!fresh) {
 		/* Keep serving with the old buffer once the deferred request is done. */
-		log_msg(UMFS_LOG_ERR, "out of memory for a request buffer");
+		umfs_log(UMFS_LOG_ERR, "out of memory for a request buffer");
 		return -ENOMEM;
 	}
 	w->rb = fresh;
@@ -385,10 +381,10 @@ static void *worker_main(void *arg)
 			if (e == ENODEV) {
 				end_session(s, 0); /* unmounted */
 			} else if (e == ECONNABORTED) {
-				log_msg(UMFS_LOG_ERR, "the kernel aborted the connection");
+				umfs_log(UMFS_LOG_ERR, "the kernel aborted the connection");
 				end_session(s, -ECONNABORTED);
 			} else {
-				log_msg(UMFS_LOG_ERR, "reading /dev/fuse: %s", strerror(e));
+				umfs_log(UMFS_LOG_ERR, "reading /dev/fuse: %s", strerror(e));
 				end_session(s, -e);
 			}
 			break;
@@ -446,7 +442,7 @@ static int start_workers(umfs_session *s)
 		w->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd);
 		if (w->fd < 0) {
 			/* An old kernel without cloning: share the one descriptor. */
-			log_msg(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
+			umfs_log(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
 				strerror(-w->fd));
 			w->fd = s->mnt.fd;
 		}
@@ -594,7 +590,7 @@ static void wait_for_end(umfs_session *s, int sfd)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				log_msg(UMFS_LOG_INFO, "%s: unmounting %s", strsignal((int)si.ssi_signo),
+				umfs_log(UMFS_LOG_INFO, "%s: unmounting %s", strsignal((int)si.ssi_signo),
 					s->mnt.mountpoint ? s->mnt.mountpoint : "");
 			break;
 		}
@@ -609,7 +605,7 @@ int umfs_session_loop(umfs_session *s)
 	int sfd, rc;
 
 	if (s->mnt.fd < 0) {
-		log_msg(UMFS_LOG_ERR, "umfs_session_loop: not mounted");
+		umfs_log(UMFS_LOG_ERR, "umfs_session_loop: not mounted");
 		return -EINVAL;
 	}
 	sfd = signal_fd(s);
@@ -621,7 +617,7 @@ int umfs_session_loop(umfs_session *s)
 	}
 	rc = start_workers(s);
 	if (rc < 0)
-		log_msg(UMFS_LOG_ERR, "starting workers: %s", strerror(-rc));
+		umfs_log(UMFS_LOG_ERR, "starting workers: %s", strerror(-rc));
 	else
 		wait_for_end(s, sfd);
 

@@ -93,8 +93,9 @@ struct umfs_session {
 
 /* dispatch.c */
 void dispatch(umfs_req *req);
-/* Send a reply: header + len bytes already placed after the header room. */
-void reply_send(umfs_req *req, int error, size_t len);
+/* Send a reply: header + len bytes already placed after the header room. Returns 0
+ * or the write's -errno (-ENOENT: the kernel no longer waits for this request). */
+int reply_send(umfs_req *req, int error, size_t len);
 void reply_error(umfs_req *req, int error);
 /* Trace a request that gets no reply (FORGET, INTERRUPT). */
 void req_trace_noreply(umfs_req *req);
@@ -109,7 +110,5 @@ void session_hold_signals(umfs_session *s);
 void session_release_signals(umfs_session *s);
 /* log.c */
 void log_enable_debug(bool on);
-void log_msg(enum umfs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif

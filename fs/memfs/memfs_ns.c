@@ -29,6 +29,15 @@ static int name_length(const char *name, size_t *len)
 	return *len > MEMFS_NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* The checks every operation on a name in dir starts with. */
+static int name_in_dir(const struct mnode *dir, const char *name, size_t *len)
+{
+	int err = name_length(name, len);
+	if (err)
+		return err;
+	return node_is_dir(dir) ? 0 : -ENOTDIR;
+}
+
 /* A removed directory keeps its node while referenced, but takes no new names. */
 static bool dir_is_live(const struct mnode *dir)
 {
@@ -74,11 +83,9 @@ int memfs_lookup(umfs_req *req, void *dirp, const char *name, struct umfs_entry 
 {
 	struct mnode *dir = dirp;
 	size_t len;
-	int err = name_length(name, &len);
+	int err = name_in_dir(dir, name, &len);
 	if (err)
 		return err;
-	if (!node_is_dir(dir))
-		return -ENOTDIR;
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return lookup_dot(dir, name[1] == '.', out);
 
@@ -118,11 +125,9 @@ static int make_node(umfs_req *req, struct mnode *dir, const char *name, mode_t 
 {
 	struct memfs *fs = FS(req);
 	size_t len;
-	int err = name_length(name, &len);
+	int err = name_in_dir(dir, name, &len);
 	if (err)
 		return err;
-	if (!node_is_dir(dir))
-		return -ENOTDIR;
 
 	/* Allocate before locking: the directory stays locked only to link. */
 	struct mnode *n;
@@ -351,11 +356,9 @@ static int remove_name(umfs_req *req, struct mnode *dir, const char *name, bool 
 {
 	struct memfs *fs = FS(req);
 	size_t len;
-	int err = name_length(name, &len);
+	int err = name_in_dir(dir, name, &len);
 	if (err)
 		return err;
-	if (!node_is_dir(dir))
-		return -ENOTDIR;
 
 	mlock_wr(&dir->lock);
 	struct dentry *e = dir_find(dir->u.dir, name, len);
