@@ -245,15 +245,3 @@ uint64_t nodes_find(struct node_table *t, void *ctx)
 	pthread_mutex_unlock(&sh->lock);
 	return id;
 }
-
-uint64_t nodes_count(struct node_table *t)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < NODE_SHARDS; i++) {
-		pthread_mutex_lock(&t->shard[i].lock);
-		n += t->shard[i].count;
-		pthread_mutex_unlock(&t->shard[i].lock);
-	}
-	return n;
-}

@@ -54,7 +54,5 @@ void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n, uint64_t *hando
 void *nodes_get(struct node_table *t, uint64_t id);
 /* The id of ctx if the kernel holds it, else 0. */
 uint64_t nodes_find(struct node_table *t, void *ctx);
-/* How many nodes the kernel holds (for statistics and tests). */
-uint64_t nodes_count(struct node_table *t);
 
 #endif

@@ -60,7 +60,9 @@ void umfs_config_init(struct umfs_config *c)
 
 /* ---- request buffers ---- */
 
-struct reqbuf *reqbuf_new(umfs_session *s)
+static void reqbuf_free(struct reqbuf *rb);
+
+static struct reqbuf *reqbuf_new(umfs_session *s)
 {
 	struct reqbuf *rb = calloc(1, sizeof(*rb));
 
@@ -75,7 +77,7 @@ struct reqbuf *reqbuf_new(umfs_session *s)
 	return rb;
 }
 
-void reqbuf_free(struct reqbuf *rb)
+static void reqbuf_free(struct reqbuf *rb)
 {
 	if (!rb)
 		return;

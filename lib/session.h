@@ -41,8 +41,6 @@ union req_out {
 	off_t offset;
 };
 
-struct worker;
-
 struct umfs_req {
 	umfs_session *s;
 	struct request rq;
@@ -100,8 +98,6 @@ void reply_error(umfs_req *req, int error);
 /* Trace a request that gets no reply (FORGET, INTERRUPT). */
 void req_trace_noreply(umfs_req *req);
 /* session.c */
-struct reqbuf *reqbuf_new(umfs_session *s);
-void reqbuf_free(struct reqbuf *rb);
 void session_note_interrupt(umfs_session *s, uint64_t unique);
 void session_init_reply(umfs_req *req);
 /* Hold SIGINT, SIGTERM and SIGHUP from now until the session ends (or
