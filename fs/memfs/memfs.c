@@ -219,7 +219,7 @@ static int memfs_setattr(umfs_req *req, void *node, void *fh, const struct stat 
 	 * caller of the API who is not root gets the POSIX chown rule. */
 	if ((valid & UMFS_SET_KILL_SUIDGID) ||
 	    ((valid & (UMFS_SET_UID | UMFS_SET_GID)) && umfs_req_caller(req)->uid != 0))
-		node_kill_privs(fs, n);
+		node_kill_privs(req, n);
 	set_times(n, in, valid);
 	node_stat(n, &out->st);
 	mlock_wr_unlock(&n->lock);
@@ -285,7 +285,7 @@ int memfs_open_node(umfs_req *req, struct mnode *n, int flags, struct umfs_open 
 		/* The API does not pass FUSE_OPEN_KILL_SUIDGID: root stands in for
 		 * CAP_FSETID. */
 		if (umfs_req_caller(req)->uid != 0)
-			node_kill_privs(umfs_req_fs(req), n);
+			node_kill_privs(req, n);
 		mlock_wr_unlock(&n->lock);
 	}
 	out->fh = NULL;
@@ -337,7 +337,7 @@ static int memfs_write(umfs_req *req, void *node, void *fh, const void *buf, siz
 		return err;
 	mlock_wr(&n->lock);
 	if (flags & UMFS_WRITE_KILL_SUIDGID)
-		node_kill_privs(FS(req), n);
+		node_kill_privs(req, n);
 	uint32_t blocks_before = n->nblocks;
 	ssize_t r = data_write(FS(req), n, buf, size, (uint64_t)off);
 	if (r > 0)
@@ -453,7 +453,7 @@ static ssize_t memfs_copy_file_range(umfs_req *req, void *node_in, void *fh_in,
 		if (r > 0) {
 			node_touch(out, TOUCH_M | TOUCH_C);
 			if (umfs_req_caller(req)->uid != 0)
-				node_kill_privs(fs, out);
+				node_kill_privs(req, out);
 		}
 	}
 

@@ -192,7 +192,7 @@ void node_stat(const struct mnode *n, struct stat *st);
 void node_fill_entry(struct mnode *n, struct umfs_entry *out);
 /* Clear set-user-ID, and set-group-ID when group execute is on (what Linux does on
  * write, truncate and chown by a caller without CAP_FSETID), and file capabilities. */
-void node_kill_privs(struct memfs *fs, struct mnode *n);
+void node_kill_privs(umfs_req *req, struct mnode *n);
 
 /* ---------------------------------------------------------------------------------- */
 /* Directories (memfs_dir.c)                                                           */

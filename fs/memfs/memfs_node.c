@@ -306,13 +306,18 @@ void node_fill_entry(struct mnode *n, struct umfs_entry *out)
 	out->attr_timeout = MEMFS_TIMEOUT;
 }
 
-void node_kill_privs(struct memfs *fs, struct mnode *n)
+void node_kill_privs(umfs_req *req, struct mnode *n)
 {
+	struct memfs *fs = umfs_req_fs(req);
+
 	if (!node_is_reg(n))
 		return;
 	n->mode &= ~S_ISUID;
-	/* Set-group-ID without group execute marks mandatory locking, not privilege. */
-	if (n->mode & S_IXGRP)
+	/* Set-group-ID goes where the group may execute, and otherwise unless the
+	 * writer belongs to the file's group (or is root), as Linux decides since 6.2. */
+	if ((n->mode & S_ISGID) &&
+	    ((n->mode & S_IXGRP) ||
+	     (umfs_req_caller(req)->uid != 0 && !umfs_req_in_group(req, n->gid))))
 		n->mode &= ~S_ISGID;
 	if (n->flags & NF_XATTR)
 		xattr_remove(fs, n, "security.capability");

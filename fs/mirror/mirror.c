@@ -104,6 +104,12 @@ static void mirror_init(void *fs, struct umfs_conn *conn)
 	 * attributes show a new mtime or size. No writeback cache, for the same reason:
 	 * the kernel would own mtime and size. */
 	umfs_conn_want(conn, UMFS_CAP_AUTO_INVAL_DATA);
+	/* Clearing setuid/setgid/capabilities on write and truncate is mirror's job
+	 * (mirror_drop_suidgid; the source drops security.capability itself). Without
+	 * this the kernel asks GETXATTR security.capability before every write: a
+	 * round trip that cost 1 MiB writes 40% of their speed. With it, the kernel
+	 * marks an inode S_NOSEC once it has seen no privileges on it. */
+	umfs_conn_want(conn, UMFS_CAP_HANDLE_KILLPRIV_V2);
 	umfs_conn_unwant(conn, UMFS_CAP_WRITEBACK_CACHE);
 	if (m->passthrough_wanted && (umfs_conn_offered(conn) & UMFS_CAP_PASSTHROUGH) &&
 	    geteuid() == 0) {

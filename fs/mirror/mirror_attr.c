@@ -91,7 +91,36 @@ static int apply(struct mnode *n, struct mfile *f, const struct stat *in, unsign
 	return 0;
 }
 
-/* The kernel clears setuid/setgid after a write by sending a chmod as the writer,
+void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f)
+{
+	char p[FD_PATH_MAX];
+	struct stat st;
+	mode_t mode;
+
+	if (stat_node(n, f, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	mode = st.st_mode & 07777;
+	if (!(mode & (S_ISUID | S_ISGID)))
+		return;
+	mode &= ~(mode_t)S_ISUID;
+	/* Set-group-ID goes where the group may execute, and otherwise unless the
+	 * writer belongs to the file's group (or is root), as Linux decides since 6.2. */
+	if ((mode & S_ISGID) &&
+	    ((mode & S_IXGRP) ||
+	     (umfs_req_caller(req)->uid != 0 && !umfs_req_in_group(req, st.st_gid))))
+		mode &= ~(mode_t)S_ISGID;
+	if (mode == (st.st_mode & 07777))
+		return;
+	/* With this process's rights: the caller may write the file, not chmod it.
+	 * A failure (a non-root daemon's source refuses) leaves it to the source, whose
+	 * own write by that unprivileged daemon clears the bits anyway. */
+	if (f)
+		(void)fchmod(f->fd, mode);
+	else
+		(void)fchmodat(AT_FDCWD, mfd_path(n->fd, p, sizeof p), mode, 0);
+}
+
+/* Without HANDLE_KILLPRIV_V2 (older kernels) the kernel clears setuid/setgid after a write by sending a chmod as the writer,
  * whom the source would refuse (only the owner may chmod); on a local file system the
  * kernel does it with its own privilege. So a chmod that only drops S_ISUID/S_ISGID,
  * asked by a caller who may write the file (and whose write would drop them anyway),
@@ -128,6 +157,10 @@ int mirror_setattr(umfs_req *req, void *node, void *fh, const struct stat *in,
 	mcred_restore(req, &cs);
 	if (err)
 		return err;
+	/* A truncate (or chown) by a caller without CAP_FSETID: the source cleared the
+	 * bits already when it acted as that caller, not when it acted as root. */
+	if (valid & UMFS_SET_KILL_SUIDGID)
+		mirror_drop_suidgid(req, node, fh);
 	return stat_node(node, fh, &out->st);
 }
 

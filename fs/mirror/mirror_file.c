@@ -158,6 +158,15 @@ static int handle_of(umfs_req *req, struct mnode *n, int fd, int flags, struct u
 				 (unsigned long long)n->ino, strerror(-id));
 		}
 	}
+	/* HANDLE_KILLPRIV_V2 (mirror_init) leaves clearing setuid/setgid to mirror. A
+	 * backed file's writes never reach mirror, and the kernel writes to the backing
+	 * file with this process's rights, which keep the bits: so they are cleared when
+	 * a caller other than root opens it for writing, before any write can happen
+	 * (earlier than a local file system would, at the first write). An O_TRUNC open
+	 * clears them too, as truncate(2) does. */
+	if (umfs_req_caller(req)->uid != 0 &&
+	    ((flags & O_TRUNC) || (f->backed && (access_of(flags) & ACC_WRITE))))
+		mirror_drop_suidgid(req, n, f);
 	out->fh = f;
 	out->noflush = !MIR(req)->source_flushes;
 	return 0;

@@ -81,6 +81,11 @@ int mnode_lookup(struct mirror *m, struct mnode *dir, const char *name, struct u
 const char *mfd_path(int fd, char *buf, size_t size);
 #define FD_PATH_MAX 32
 
+/* mirror_attr.c: clear S_ISUID, and S_ISGID where group-executable, as a write or
+ * truncate by a caller without CAP_FSETID must (see mirror_init: HANDLE_KILLPRIV_V2
+ * makes this mirror's job). f: an open handle of n, or NULL. */
+void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f);
+
 /* mirror_cred.c: act as the caller for the duration of one callback. */
 struct mcred_saved {
 	bool switched;

@@ -25,6 +25,9 @@ int mirror_read(umfs_req *req, void *node, void *fh, void *buf, size_t size, off
 int mirror_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 		 off_t off, unsigned flags)
 {
+	/* The writer lacks CAP_FSETID (the kernel says so); this process has it. */
+	if (flags & UMFS_WRITE_KILL_SUIDGID)
+		mirror_drop_suidgid(req, node, fh);
 	ssize_t n = pwrite(fd_of(fh), buf, size, off);
 	return n < 0 ? -errno : (int)n;
 }

@@ -246,6 +246,9 @@ int umfs_req_interrupted(umfs_req *req);
 /* Supplementary groups of the caller, read from /proc (the kernel sends only fsgid).
  * Returns the count (at most max) or a negative errno. */
 int umfs_req_groups(umfs_req *req, gid_t *groups, int max);
+/* 1 if gid is the caller's group or one of its supplementary groups (the kernel's
+ * in_group_p, e.g. for whether a write clears S_ISGID), else 0. */
+int umfs_req_in_group(umfs_req *req, gid_t gid);
 
 /*
  * Asynchronous replies. A callback that cannot answer now calls umfs_req_defer(),

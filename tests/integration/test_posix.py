@@ -1161,6 +1161,62 @@ def test_write_by_other_user_clears_setuid(fs, other_user):
     assert read_file(p) == b'#!/bin/sh\necho\n'
 
 
+def _setid_file(fs, name, mode):
+    os.chmod(fs.path, 0o755)                         # let the other user in
+    p = fs.p(name)
+    write_file(p, b'#!/bin/sh\n')
+    os.chmod(p, mode)
+    return p
+
+
+@pytest.mark.parametrize('how', ['o_trunc', 'ftruncate', 'truncate'])
+def test_truncate_by_other_user_clears_setuid(fs, other_user, how):
+    p = _setid_file(fs, 'suid', 0o4777)
+
+    def shrink():
+        if how == 'o_trunc':
+            os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+        elif how == 'ftruncate':
+            fd = os.open(p, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, 1)
+            finally:
+                os.close(fd)
+        else:
+            os.truncate(p, 1)
+
+    H.call_as(other_user, shrink)
+    mode = stat.S_IMODE(os.stat(p).st_mode)
+    assert mode == 0o777, 'after %s by another user: %o' % (how, mode)
+
+
+def test_write_clears_setgid_as_linux_does(fs, other_user):
+    """S_ISGID goes with a write where the group may execute; without g+x (Linux 6.2
+    and later) unless the writer is in the file's group."""
+    exec_gid = _setid_file(fs, 'gx', 0o2777)
+    other_group = _setid_file(fs, 'g', 0o2767)
+    own_group = _setid_file(fs, 'own', 0o2767)
+    os.chown(own_group, 0, other_user.gid)
+
+    def append(path):
+        with open(path, 'ab') as f:
+            f.write(b'echo\n')
+
+    for p in (exec_gid, other_group, own_group):
+        H.call_as(other_user, append, p)
+    assert stat.S_IMODE(os.stat(exec_gid).st_mode) == 0o777
+    assert stat.S_IMODE(os.stat(other_group).st_mode) == 0o767
+    assert stat.S_IMODE(os.stat(own_group).st_mode) == 0o2767
+
+
+def test_write_by_root_keeps_setuid(fs):
+    p = _setid_file(fs, 'suid', 0o4755)
+    with open(p, 'ab') as f:
+        f.write(b'echo\n')
+    os.truncate(p, 3)
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o4755
+
+
 # ---------------------------------------------------------------------------- kernel forgets
 
 def drop_kernel_caches():

@@ -17,6 +17,12 @@ const struct umfs_caller *umfs_req_caller(umfs_req *req)
 	return &req->caller;
 }
 
+/* The stub's caller has no supplementary groups. */
+int umfs_req_in_group(umfs_req *req, gid_t gid)
+{
+	return req->caller.gid == gid;
+}
+
 int umfs_dir_plus(const umfs_dirbuf *buf)
 {
 	return buf->plus;
