@@ -130,9 +130,11 @@ static int mirror_create_kind(const char *source, const struct kind_args *a,
 	/* Other programs may change SOURCE: cache names and attributes for 1 s (a change
 	 * behind the mount shows within that), and no misses, so a file created there
 	 * is found at once. */
+	/* Other programs change SOURCE behind the mount: everything the kernel caches,
+	 * a name's absence too, is asked again after 1 s (see umfs(1), "mirror"). */
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
-	cfg->negative_timeout = 0;
+	cfg->negative_timeout = 1.0;
 	out->ops = &mirror_operations;
 	out->fs = m;
 	out->root = mirror_root(m);

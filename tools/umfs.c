@@ -54,6 +54,11 @@ static const char usage_text[] =
 	"                          (as root the defaults are allow_other and\n"
 	"                          default_permissions: everyone may use the file system\n"
 	"                          under the usual permission checks, as on tmpfs)\n"
+	"  --attr-timeout SECS     how long the kernel may keep attributes (sizes, times,\n"
+	"  --entry-timeout SECS    modes), names, and the absence of a name before asking\n"
+	"  --negative-timeout SECS again (defaults per kind: memfs caches for a day, as it\n"
+	"                          alone changes its files; mirror 1 s, so changes made\n"
+	"                          in SOURCE behind the mount are seen within 1 s)\n"
 	"%s"
 	"\n"
 	"Unmount options:\n"
@@ -71,6 +76,13 @@ static void usage(FILE *f)
 	fprintf(f, usage_text, kinds, opts);
 }
 
+enum { OPT_ATTR_TIMEOUT = 2000, OPT_ENTRY_TIMEOUT, OPT_NEGATIVE_TIMEOUT };
+
+/* The cache timeouts given on the command line; negative: keep the kind's default. */
+struct timeouts {
+	double attr, entry, negative;
+};
+
 /* One line on stderr, exit status 2. */
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -86,9 +98,35 @@ static int bad_option(char **argv)
 	const char *arg = argv[optind - 1];
 
 	/* getopt sets optopt to the option that lacks its value (short or long). */
-	if (optopt == 't' || optopt == 'o' || optopt == OPT_MAX_SIZE || optopt == OPT_MAX_NODES)
+	if (optopt == 't' || optopt == 'o' || optopt == OPT_MAX_SIZE || optopt == OPT_MAX_NODES ||
+	    optopt == OPT_ATTR_TIMEOUT || optopt == OPT_ENTRY_TIMEOUT ||
+	    optopt == OPT_NEGATIVE_TIMEOUT)
 		return usage_error("option '%s' needs a value", arg);
 	return usage_error("unknown option '%s'", arg);
+}
+
+/* A timeout in seconds: 0 up to a year, fractions allowed. */
+static int parse_timeout(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= 0 && *out <= 366 * 86400.0)) {
+		usage_error("bad timeout '%s' (seconds, e.g. 1 or 0.5)", s);
+		return -1;
+	}
+	return 0;
+}
+
+static void apply_timeouts(const struct timeouts *t, struct umfs_config *cfg)
+{
+	if (t->attr >= 0)
+		cfg->attr_timeout = t->attr;
+	if (t->entry >= 0)
+		cfg->entry_timeout = t->entry;
+	if (t->negative >= 0)
+		cfg->negative_timeout = t->negative;
 }
 
 static int exit_code_for(int err)
@@ -152,11 +190,15 @@ static int cmd_mount(int argc, char **argv)
 		{ "single-threaded", no_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
+		{ "entry-timeout", required_argument, NULL, OPT_ENTRY_TIMEOUT },
+		{ "negative-timeout", required_argument, NULL, OPT_NEGATIVE_TIMEOUT },
 		KIND_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct umfs_config cfg;
 	struct kind_args kargs = { 0 };
+	struct timeouts timeouts = { -1, -1, -1 };
 	const struct fs_kind *kind;
 	const char *user_opts = NULL, *mountpoint, *source = NULL;
 	bool foreground = false;
@@ -180,6 +222,18 @@ static int cmd_mount(int argc, char **argv)
 				return usage_error("bad thread count '%s'", optarg);
 			break;
 		case 'o': user_opts = optarg; break;
+		case OPT_ATTR_TIMEOUT:
+			if (parse_timeout(optarg, &timeouts.attr) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_ENTRY_TIMEOUT:
+			if (parse_timeout(optarg, &timeouts.entry) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_NEGATIVE_TIMEOUT:
+			if (parse_timeout(optarg, &timeouts.negative) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case '?': return bad_option(argv);
 		default:
@@ -218,6 +272,7 @@ static int cmd_mount(int argc, char **argv)
 		free(opts);
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
+	apply_timeouts(&timeouts, &cfg);
 	s = umfs_session_new(inst.ops, sizeof(*inst.ops), inst.fs, inst.root, &cfg);
 	if (!s) {
 		fprintf(stderr, "umfs: cannot create session: %s\n", strerror(errno));

@@ -93,7 +93,8 @@ def test_bad_mount_option(mnt):
 
 @pytest.mark.parametrize('args', [
     ['--threads', 'abc'], ['--threads', '-3'], ['--max-size', '12Q'], ['--max-size', ''],
-    ['--max-nodes', 'many'], ['--max-nodes', '-5'],
+    ['--max-nodes', 'many'], ['--max-nodes', '-5'], ['--attr-timeout', 'soon'],
+    ['--entry-timeout', '-1'], ['--negative-timeout', '1e99'], ['--negative-timeout', 'nan'],
 ], ids=lambda a: '%s=%s' % (a[0], a[1] or 'empty'))
 def test_bad_option_values(mnt, args):
     res = H.umfs('mount', 'memfs', mnt, *args)
