@@ -15,7 +15,12 @@
 
 struct mdir {
 	DIR *dp;
-	off_t pos; /* where dp stands, as an offset readdir gets */
+	off_t pos; /* the next entry to give, as an offset readdir gets */
+	/* An entry read from dp that did not fit in the last reply: given first next
+	 * time, so that dp reads on and never seeks back (a seek throws away what
+	 * readdir(3) read ahead and makes the source find its place again). */
+	bool has_pending;
+	struct dirent pending;
 };
 
 int mirror_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out)
@@ -44,7 +49,13 @@ int mirror_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out)
 		return err;
 	}
 	d->pos = 0;
+	d->has_pending = false;
 	out->fh = d;
+	/* The kernel may keep the listing, and checks it against the directory's
+	 * mtime before reusing it (auto_inval_data, mirror_init): a change made in
+	 * SOURCE behind the mount shows once the attributes time out, as for files. */
+	out->cache_dir = 1;
+	out->keep_cache = 1;
 	return 0;
 }
 
@@ -55,7 +66,12 @@ static bool is_dot_or_dotdot(const char *name)
 
 /* Add one entry; for readdirplus with its node (a handout, undone when it did not
  * fit). Returns 0 added or 1 full. An entry removed from the source since it was
- * read is left out. */
+ * read is left out.
+ *
+ * An inode the kernel already holds is listed by name only (readdirplus allows an
+ * entry without a node): the kernel has its attributes, or refreshes them after the
+ * attribute timeout, or looks a new name of it up. Handing it out again costs an
+ * open and a stat per entry for nothing. */
 static int add_entry(umfs_req *req, struct mnode *dir, umfs_dirbuf *buf,
 		     const struct dirent *de)
 {
@@ -63,7 +79,8 @@ static int add_entry(umfs_req *req, struct mnode *dir, umfs_dirbuf *buf,
 	struct stat st = { .st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type) };
 	struct umfs_entry e = { 0 };
 
-	if (!umfs_dir_plus(buf) || is_dot_or_dotdot(de->d_name))
+	if (!umfs_dir_plus(buf) || is_dot_or_dotdot(de->d_name) ||
+	    mnode_known(m, dir->dev, de->d_ino))
 		return umfs_dir_add(buf, de->d_name, &st, NULL, de->d_off);
 	int err = mnode_lookup(m, dir, de->d_name, &e);
 	if (err == -ENOENT)
@@ -92,26 +109,40 @@ int mirror_readdir(umfs_req *req, void *node, void *fh, off_t off, umfs_dirbuf *
 		else
 			seekdir(d->dp, off);
 		d->pos = off;
+		d->has_pending = false;
 	}
 	err = mcred_become(req, &cs);
 	if (err)
 		return err;
 	for (;;) {
-		errno = 0;
-		struct dirent *de = readdir(d->dp);
-		if (!de) {
-			err = errno ? -errno : 0;
-			break;
+		struct dirent *de = &d->pending;
+
+		if (!d->has_pending) {
+			errno = 0;
+			de = readdir(d->dp);
+			if (!de) {
+				err = errno ? -errno : 0;
+				break;
+			}
 		}
 		err = add_entry(req, node, buf, de);
 		if (err == 1) {
-			/* Did not fit: read it again next time. */
-			seekdir(d->dp, d->pos);
+			/* Did not fit: give it first next time. */
+			if (de != &d->pending) {
+				/* Field by field: readdir(3)'s entry may be shorter
+				 * than a struct dirent. */
+				d->pending.d_ino = de->d_ino;
+				d->pending.d_off = de->d_off;
+				d->pending.d_type = de->d_type;
+				strcpy(d->pending.d_name, de->d_name);
+			}
+			d->has_pending = true;
 			err = 0;
 			break;
 		}
 		if (err)
 			break;
+		d->has_pending = false;
 		d->pos = de->d_off;
 	}
 	mcred_restore(req, &cs);

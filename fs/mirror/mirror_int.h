@@ -71,6 +71,8 @@ void mtab_free(struct mirror *m);
 /* Take ownership of fd (O_PATH of a source object whose attributes are st) and give
  * back its node with one more handout, or a negative errno (fd is closed then). */
 int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **out);
+/* Whether a node of (dev, ino) exists, i.e. the kernel holds that inode. */
+bool mnode_known(struct mirror *m, dev_t dev, ino_t ino);
 /* Undo n handouts (forget, or a handout that did not reach the kernel). */
 void mnode_put(struct mirror *m, struct mnode *n, uint64_t count);
 /* Look name up in dir (O_PATH, never following a final symlink) and fill e (node,

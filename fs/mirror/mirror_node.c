@@ -73,6 +73,18 @@ static void table_grow(struct mirror *m)
 	free(old);
 }
 
+bool mnode_known(struct mirror *m, dev_t dev, ino_t ino)
+{
+	struct mnode *n;
+
+	pthread_mutex_lock(&m->lock);
+	for (n = m->buckets[slot_of(m, dev, ino)]; n; n = n->next)
+		if (n->ino == ino && n->dev == dev)
+			break;
+	pthread_mutex_unlock(&m->lock);
+	return n != NULL;
+}
+
 int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **out)
 {
 	struct mnode *fresh = NULL;

@@ -309,13 +309,14 @@ def test_source_changes_become_visible(mirror):
     assert not os.path.exists(m.p('g'))                        # the kernel may cache this
     write_file(os.path.join(src, 'f'), b'new contents')        # behind the mount
     write_file(os.path.join(src, 'g'), b'a new file')
-    assert 'g' in os.listdir(m.path)                           # a listing is never stale
+    wait_for('a new name in a listing', lambda: 'g' in os.listdir(m.path))
     wait_for('a new file', lambda: os.path.exists(m.p('g')))
     assert read_file(m.p('g')) == b'a new file'
     wait_for('new contents', lambda: os.stat(m.p('f')).st_size == 12 and
              read_file(m.p('f')) == b'new contents')
     os.unlink(os.path.join(src, 'g'))
     wait_for('a removal', lambda: not os.path.exists(m.p('g')))
+    wait_for('a removal from a listing', lambda: 'g' not in os.listdir(m.path))
 
 
 def test_zero_timeouts_show_source_changes_at_once(workdir):
@@ -323,7 +324,9 @@ def test_zero_timeouts_show_source_changes_at_once(workdir):
                           '--negative-timeout', '0')
     try:
         assert not os.path.exists(m.p('g'))
+        assert os.listdir(m.path) == []
         write_file(os.path.join(src, 'g'), b'now')
+        assert os.listdir(m.path) == ['g']
         assert read_file(m.p('g')) == b'now'
         write_file(os.path.join(src, 'g'), b'at once')
         assert os.stat(m.p('g')).st_size == 7
