@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mirror_int.h"
@@ -53,12 +54,29 @@ static int set_times(struct mnode *n, struct mfile *f, const struct stat *in, un
 	int rc;
 
 	if (f)
-		rc = futimens(f->fd, ts);
-	else if (n->type == S_IFLNK)
-		rc = utimensat(n->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	else
+		return futimens(f->fd, ts) < 0 ? -errno : 0;
+	/* The O_PATH descriptor itself (Linux 5.8 and later), else through /proc. */
+	rc = utimensat(n->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	if (rc < 0 && errno == EINVAL && n->type != S_IFLNK)
 		rc = utimensat(AT_FDCWD, mfd_path(n->fd, p, sizeof p), ts, 0);
 	return rc < 0 ? -errno : 0;
+}
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+/* chmod of a node without an open handle: fchmodat2 on the O_PATH descriptor itself
+ * (Linux 6.6 and later), else through /proc, a path walk more. */
+static int chmod_node(struct mnode *n, mode_t mode)
+{
+	char p[FD_PATH_MAX];
+
+	if (syscall(SYS_fchmodat2, n->fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	return fchmodat(AT_FDCWD, mfd_path(n->fd, p, sizeof p), mode, 0) < 0 ? -errno : 0;
 }
 
 static int apply(struct mnode *n, struct mfile *f, const struct stat *in, unsigned valid)
@@ -75,10 +93,10 @@ static int apply(struct mnode *n, struct mfile *f, const struct stat *in, unsign
 	if (valid & UMFS_SET_MODE) {
 		if (n->type == S_IFLNK)
 			return -EOPNOTSUPP; /* as lchmod: symlinks have no mode of their own */
-		rc = f ? fchmod(f->fd, in->st_mode & 07777)
-		       : fchmodat(AT_FDCWD, mfd_path(n->fd, p, sizeof p), in->st_mode & 07777, 0);
+		rc = f ? (fchmod(f->fd, in->st_mode & 07777) < 0 ? -errno : 0)
+		       : chmod_node(n, in->st_mode & 07777);
 		if (rc < 0)
-			return -errno;
+			return rc;
 	}
 	if (valid & UMFS_SET_SIZE) {
 		rc = f ? ftruncate(f->fd, in->st_size)
@@ -93,7 +111,6 @@ static int apply(struct mnode *n, struct mfile *f, const struct stat *in, unsign
 
 void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f)
 {
-	char p[FD_PATH_MAX];
 	struct stat st;
 	mode_t mode;
 
@@ -117,7 +134,7 @@ void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f)
 	if (f)
 		(void)fchmod(f->fd, mode);
 	else
-		(void)fchmodat(AT_FDCWD, mfd_path(n->fd, p, sizeof p), mode, 0);
+		(void)chmod_node(n, mode);
 }
 
 /* Without HANDLE_KILLPRIV_V2 (older kernels) the kernel clears setuid/setgid after a write by sending a chmod as the writer,
