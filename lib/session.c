@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,7 +42,6 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	int fd;
-	int epfd;                /* waits on fd (exclusively) and on the session's wake_fd */
 	struct reqbuf *rb;
 };
 
@@ -354,50 +352,27 @@ static int detach_deferred(struct worker *w)
 }
 
 /*
- * The next request. The descriptors are non-blocking: while requests are queued a read
- * gets one at once; only when there is none does the worker wait, in epoll, where the
- * end of the session (wake_fd, never drained) can reach it too. Every cloned
- * descriptor shares the connection's one wait queue; the worker's own descriptor is
- * registered EPOLLEXCLUSIVE so that a new request wakes one idle worker, not all of
- * them (poll(2) woke every worker for every request: measured, a third of the daemon's
- * time went to those wake-ups). Returns the length, -1 with errno set, or 0 when the
- * session ends.
+ * The next request: a blocking read, which the kernel answers by waking one idle
+ * worker (its waits are exclusive), so a request costs two system calls, read and
+ * write. On this project's test machines a system call costs about 2 microseconds,
+ * a tenth of a round trip; a non-blocking read with a poll costed two more. The
+ * session's end reaches a worker blocked here through pthread_cancel (stop_workers):
+ * cancellation is enabled only during this read, so a worker inside a callback
+ * finishes it first. Returns the length, -1 with errno set, or 0 when the session
+ * ends.
  */
 static ssize_t next_request(struct worker *w)
 {
 	umfs_session *s = w->s;
+	ssize_t n;
+	int old;
 
-	for (;;) {
-		struct epoll_event ev[2];
-		ssize_t n = read(w->fd, w->rb->in, s->in_size);
-		int ready;
-
-		if (n > 0 || (n < 0 && errno != EAGAIN))
-			return n;
-		if (atomic_load(&s->exiting))
-			return 0;
-		ready = epoll_wait(w->epfd, ev, 2, -1);
-		if (ready < 0 && errno != EINTR)
-			return -1;
-		for (int i = 0; i < ready; i++)
-			if (ev[i].data.fd == s->wake_fd)
-				return 0;
-	}
-}
-
-/* The worker's wait set: its descriptor, exclusively, and the session's wake_fd. */
-static int worker_epoll(struct worker *w)
-{
-	struct epoll_event req = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = w->fd };
-	struct epoll_event wake = { .events = EPOLLIN, .data.fd = w->s->wake_fd };
-
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0)
-		return -errno;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fd, &req) < 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->s->wake_fd, &wake) < 0)
-		return -errno;
-	return 0;
+	if (atomic_load(&s->exiting))
+		return 0;
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+	n = read(w->fd, w->rb->in, s->in_size);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return n;
 }
 
 static void *worker_main(void *arg)
@@ -405,6 +380,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	umfs_session *s = w->s;
 
+	/* Only the wait for a request may be cancelled (next_request). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!atomic_load(&s->exiting)) {
 		ssize_t n = next_request(w);
 
@@ -441,7 +418,7 @@ static void *worker_main(void *arg)
 static int clone_fd(int master)
 {
 	uint32_t m = (uint32_t)master;
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -468,15 +445,13 @@ static unsigned worker_count(const struct umfs_config *c)
 
 static int start_workers(umfs_session *s)
 {
-	int err;
-
 	s->nworkers = worker_count(&s->cfg);
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (!s->workers)
 		return -ENOMEM;
 	for (unsigned i = 0; i < s->nworkers; i++)
-		s->workers[i].fd = s->workers[i].epfd = -1; /* nothing to close yet */
-	if (fcntl(s->mnt.fd, F_SETFL, fcntl(s->mnt.fd, F_GETFL) | O_NONBLOCK) < 0)
+		s->workers[i].fd = -1; /* nothing to close yet */
+	if (fcntl(s->mnt.fd, F_SETFL, fcntl(s->mnt.fd, F_GETFL) & ~O_NONBLOCK) < 0)
 		return -errno;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
@@ -492,9 +467,6 @@ static int start_workers(umfs_session *s)
 		w->rb = reqbuf_new(s);
 		if (!w->rb)
 			return -ENOMEM;
-		err = worker_epoll(w);
-		if (err)
-			return err;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			return -EAGAIN;
 		w->started = true;
@@ -502,10 +474,14 @@ static int start_workers(umfs_session *s)
 	return 0;
 }
 
-/* Workers waiting for a request see wake_fd; one in a callback finishes it first. */
+/* A worker blocked waiting for a request is cancelled there; one in a callback
+ * finishes it, then sees the session end (next_request). */
 static void stop_workers(umfs_session *s)
 {
 	umfs_session_exit(s);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		if (s->workers[i].started)
+			pthread_cancel(s->workers[i].thread);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
@@ -513,8 +489,6 @@ static void stop_workers(umfs_session *s)
 			pthread_join(w->thread, NULL);
 		if (w->fd >= 0 && w->fd != s->mnt.fd)
 			close(w->fd);
-		if (w->epfd >= 0)
-			close(w->epfd);
 		reqbuf_free(w->rb);
 	}
 	free(s->workers);
