@@ -122,14 +122,13 @@ static int mirror_create_kind(const char *source, const struct kind_args *a,
 	if (err)
 		return err;
 	m = mirror_new(source, &o);
+	if (!m && errno == EPERM)
+		return -EPERM; /* no right to impersonate: mirror_new said so */
 	if (!m) {
 		fprintf(stderr, "umfs: mirror: cannot open SOURCE '%s': %s\n", source,
 			strerror(errno));
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;
 	}
-	/* Other programs may change SOURCE: cache names and attributes for 1 s (a change
-	 * behind the mount shows within that), and no misses, so a file created there
-	 * is found at once. */
 	/* Other programs change SOURCE behind the mount: everything the kernel caches,
 	 * a name's absence too, is asked again after 1 s (see umfs(1), "mirror"). */
 	cfg->entry_timeout = 1.0;

@@ -58,6 +58,8 @@ struct mirror {
 	/* The supplementary groups of this process, put back after impersonating. */
 	gid_t *own_groups;
 	int n_own_groups;
+	uid_t own_uid;         /* this process's euid and egid, put back likewise */
+	gid_t own_gid;
 };
 
 static inline struct mirror *MIR(umfs_req *req)

@@ -497,3 +497,24 @@ def test_bad_sources(workdir, umfs_bin):
     res = H.umfs('mount', 'memfs', mnt, '--no-impersonate')
     assert res.rc == H.EXIT_USAGE, res
     assert not H.is_mounted(mnt)
+
+
+def test_impersonation_without_the_right_refuses_to_start(workdir, umfs_bin):
+    """Root without CAP_SETUID/CAP_SETGID cannot act as its callers: rather than serve
+    every caller with root's rights, mirror refuses to start, and says what to do."""
+    mnt = os.path.join(workdir, 'mnt')
+    src = os.path.join(workdir, 'src')
+    os.mkdir(mnt)
+    os.mkdir(src)
+    drop = ['setpriv', '--inh-caps=-setuid,-setgid', '--bounding-set=-setuid,-setgid']
+    res = H.run(drop + [H.UMFS, 'mount', 'mirror', src, mnt])
+    assert res.rc != 0, res
+    assert '--no-impersonate' in _one_line(res)
+    assert not H.is_mounted(mnt)
+    H.check(H.run(drop + [H.UMFS, 'mount', 'mirror', src, mnt, '--no-impersonate']))
+    try:
+        assert H.is_mounted(mnt)
+        write_file(os.path.join(mnt, 'f'), b'x')
+        assert read_file(os.path.join(src, 'f')) == b'x'
+    finally:
+        H.check(H.umfs("unmount", mnt))
