@@ -39,13 +39,19 @@ static unsigned access_of(int flags)
  * whenever the source allows (the caller's own open was already checked by the
  * source, as the caller) and any later open can share it. Where the source refuses
  * (a read-only file system, a program running from the file: ETXTBSY), it gives what
- * the caller's own open gives. Returns the id, or -errno. */
-static int backing_register(umfs_req *req, struct mnode *n, int own_fd, unsigned need,
-			    unsigned *gives)
+ * the caller's own open gives. own_fd serves as it is when it is read-write already
+ * (see open_flags_for). Returns the id, or -errno. */
+static int backing_register(umfs_req *req, struct mnode *n, int own_fd, bool own_rdwr,
+			    unsigned need, unsigned *gives)
 {
 	char p[FD_PATH_MAX];
 	int fd, id;
 
+	if (own_rdwr) {
+		*gives = ACC_READ | ACC_WRITE;
+		id = umfs_backing_open(umfs_req_session(req), own_fd);
+		return id > 0 ? id : id < 0 ? id : -EIO;
+	}
 	fd = open(mfd_path(n->fd, p, sizeof p), O_RDWR | O_CLOEXEC);
 	*gives = ACC_READ | ACC_WRITE;
 	if (fd < 0) {
@@ -66,7 +72,7 @@ static int backing_register(umfs_req *req, struct mnode *n, int own_fd, unsigned
  * the first open and dropped by the last. Returns the id (> 0) with a reference taken,
  * -EBUSY when the node's backing file does not give the access this open needs (see
  * backing_register: rare), or another -errno. */
-static int backing_get(umfs_req *req, struct mnode *n, int own_fd, int flags)
+static int backing_get(umfs_req *req, struct mnode *n, int own_fd, bool own_rdwr, int flags)
 {
 	struct mirror *m = MIR(req);
 	unsigned need = access_of(flags), gives;
@@ -85,7 +91,7 @@ static int backing_get(umfs_req *req, struct mnode *n, int own_fd, int flags)
 	}
 	pthread_mutex_unlock(&m->lock);
 
-	id = backing_register(req, n, own_fd, need, &gives);
+	id = backing_register(req, n, own_fd, own_rdwr, need, &gives);
 	if (id < 0)
 		return id;
 
@@ -125,8 +131,10 @@ static void backing_put(umfs_req *req, struct mnode *n)
 		umfs_backing_close(umfs_req_session(req), id);
 }
 
-/* Wrap an open descriptor in a handle, backed by the kernel when passthrough is on. */
-static int handle_of(umfs_req *req, struct mnode *n, int fd, int flags, struct umfs_open *out)
+/* Wrap an open descriptor in a handle, backed by the kernel when passthrough is on.
+ * rdwr: fd was opened read-write (open_flags_for), whatever the caller asked. */
+static int handle_of(umfs_req *req, struct mnode *n, int fd, bool rdwr, int flags,
+		     struct umfs_open *out)
 {
 	struct mirror *m = MIR(req);
 	struct mfile *f = malloc(sizeof *f);
@@ -138,7 +146,7 @@ static int handle_of(umfs_req *req, struct mnode *n, int fd, int flags, struct u
 	f->fd = fd;
 	f->backed = false;
 	if (m->passthrough && n->type == S_IFREG) {
-		int id = backing_get(req, n, fd, flags);
+		int id = backing_get(req, n, fd, rdwr, flags);
 		if (id > 0) {
 			f->backed = true;
 			out->backing_id = id;
@@ -172,20 +180,50 @@ static int handle_of(umfs_req *req, struct mnode *n, int fd, int flags, struct u
 	return 0;
 }
 
+/* With passthrough, a node's first open is made read-write where the caller asked
+ * for less, so that the same descriptor can be the node's backing file: one open of
+ * the source instead of two (backing_register). The kernel still holds the caller to
+ * the access it asked for. Where read-write is refused (the caller may only read, a
+ * read-only source, a running program), the caller's own flags are tried next. */
+static bool upgrade_to_rdwr(umfs_req *req, struct mnode *n, int flags)
+{
+	struct mirror *m = MIR(req);
+	bool first;
+
+	if (!m->passthrough || n->type != S_IFREG || (flags & O_ACCMODE) == O_RDWR)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	first = n->backing_refs == 0;
+	pthread_mutex_unlock(&m->lock);
+	return first;
+}
+
+static int with_rdwr(int flags)
+{
+	return (flags & ~O_ACCMODE) | O_RDWR;
+}
+
 int mirror_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
 {
 	struct mnode *n = node;
 	char p[FD_PATH_MAX];
 	struct mcred_saved cs;
-	int fd, err = mcred_become(req, &cs);
+	bool rdwr = (flags & O_ACCMODE) == O_RDWR;
+	int fd = -1, err = mcred_become(req, &cs);
 	if (err)
 		return err;
-	fd = open(mfd_path(n->fd, p, sizeof p), reopen_flags(flags));
+	mfd_path(n->fd, p, sizeof p);
+	if (upgrade_to_rdwr(req, n, flags)) {
+		fd = open(p, with_rdwr(reopen_flags(flags)));
+		rdwr = fd >= 0;
+	}
+	if (fd < 0)
+		fd = open(p, reopen_flags(flags));
 	err = fd < 0 ? -errno : 0;
 	mcred_restore(req, &cs);
 	if (err)
 		return err;
-	return handle_of(req, n, fd, flags, out);
+	return handle_of(req, n, fd, rdwr, flags, out);
 }
 
 /* The node of an open descriptor, without looking its name up again (the name may
@@ -209,7 +247,7 @@ static int node_of_fd(struct mirror *m, int fd, struct umfs_entry *entry)
 	return 0;
 }
 
-static int opened_entry(umfs_req *req, int fd, int flags, struct umfs_entry *entry,
+static int opened_entry(umfs_req *req, int fd, bool rdwr, int flags, struct umfs_entry *entry,
 			struct umfs_open *out)
 {
 	int err = node_of_fd(MIR(req), fd, entry);
@@ -217,7 +255,7 @@ static int opened_entry(umfs_req *req, int fd, int flags, struct umfs_entry *ent
 		close(fd);
 		return err;
 	}
-	err = handle_of(req, entry->node, fd, flags, out);
+	err = handle_of(req, entry->node, fd, rdwr, flags, out);
 	if (err) {
 		mnode_put(MIR(req), entry->node, 1);
 		entry->node = NULL;
@@ -230,16 +268,23 @@ int mirror_create(umfs_req *req, void *dir, const char *name, mode_t mode, int f
 {
 	struct mnode *d = dir;
 	struct mcred_saved cs;
+	int base = reopen_flags(flags) | O_CREAT | O_NOFOLLOW | (flags & O_EXCL);
+	/* A file this call creates opens read-write whatever its mode (see
+	 * upgrade_to_rdwr); one that exists already may refuse it. */
+	bool rdwr = MIR(req)->passthrough || (flags & O_ACCMODE) == O_RDWR;
 	int fd, err = mcred_become(req, &cs);
 	if (err)
 		return err;
-	fd = openat(d->fd, name, reopen_flags(flags) | O_CREAT | O_NOFOLLOW | (flags & O_EXCL),
-		    mode & 07777);
+	fd = openat(d->fd, name, rdwr ? with_rdwr(base) : base, mode & 07777);
+	if (fd < 0 && rdwr && (flags & O_ACCMODE) != O_RDWR && errno != EEXIST) {
+		rdwr = false;
+		fd = openat(d->fd, name, base, mode & 07777);
+	}
 	err = fd < 0 ? -errno : 0;
 	mcred_restore(req, &cs);
 	if (err)
 		return err;
-	return opened_entry(req, fd, flags, entry, out);
+	return opened_entry(req, fd, rdwr, flags, entry, out);
 }
 
 int mirror_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags,
@@ -257,7 +302,7 @@ int mirror_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags,
 	mcred_restore(req, &cs);
 	if (err)
 		return err;
-	return opened_entry(req, fd, flags, entry, out);
+	return opened_entry(req, fd, (flags & O_ACCMODE) == O_RDWR, flags, entry, out);
 }
 
 int mirror_release(umfs_req *req, void *node, void *fh, int flags)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import random
 import stat
+import subprocess
 import threading
 import time
 
@@ -125,6 +126,35 @@ def test_source_permissions_are_the_callers(mirror, test_user):
     expect_errno(errno.EACCES, H.call_as, test_user, os.listdir, m.p('closed'))
     expect_errno(errno.EACCES, H.call_as, test_user, write_file, m.p('new'), b'')
     assert read_file(m.p('secret')) == b'root only'       # root still may
+
+
+def test_read_only_access_shares_the_file(mirror, test_user):
+    """A caller who may only read opens the file read-only (mirror's first try,
+    read-write, is refused as that caller); a writer opening it meanwhile shares
+    the same kernel backing file, and the reader sees what was written."""
+    m, src = mirror
+    write_file(os.path.join(src, 'ro'), b'0123456789', mode=0o644)
+    script = ('import os, sys, time\n'
+              'fd = os.open(sys.argv[1], os.O_RDONLY)\n'
+              'print(os.pread(fd, 10, 0).decode(), flush=True)\n'
+              'sys.stdin.readline()\n'
+              'print(os.pread(fd, 10, 0).decode(), flush=True)\n')
+    reader = subprocess.Popen(['/usr/bin/python3', '-c', script, m.p('ro')],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              user=test_user.uid, group=test_user.gid, extra_groups=[],
+                              text=True)
+    try:
+        assert reader.stdout.readline().strip() == '0123456789'
+        expect_errno(errno.EACCES, H.call_as, test_user, os.open, m.p('ro'), os.O_RDWR)
+        with open(m.p('ro'), 'r+b') as f:            # root, while the reader holds it
+            f.write(b'abc')
+        reader.stdin.write('\n')
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == 'abc3456789'
+    finally:
+        reader.stdin.close()
+        reader.wait()
+    assert read_file(os.path.join(src, 'ro')) == b'abc3456789'
 
 
 def test_supplementary_groups_count(mirror, test_user):
