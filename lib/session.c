@@ -355,7 +355,7 @@ static int detach_deferred(struct worker *w)
  * The next request: a blocking read, which the kernel answers by waking one idle
  * worker (its waits are exclusive), so a request costs two system calls, read and
  * write. On this project's test machines a system call costs about 2 microseconds,
- * a tenth of a round trip; a non-blocking read with a poll costed two more. The
+ * a tenth of a round trip; a non-blocking read with a poll cost two more. The
  * session's end reaches a worker blocked here through pthread_cancel (stop_workers):
  * cancellation is enabled only during this read, so a worker inside a callback
  * finishes it first. Returns the length, -1 with errno set, or 0 when the session

@@ -40,7 +40,7 @@ static unsigned access_of(int flags)
  * source, as the caller) and any later open can share it. Where the source refuses
  * (a read-only file system, a program running from the file: ETXTBSY), it gives what
  * the caller's own open gives. own_fd serves as it is when it is read-write already
- * (see open_flags_for). Returns the id, or -errno. */
+ * (see upgrade_to_rdwr). Returns the id, or -errno. */
 static int backing_register(umfs_req *req, struct mnode *n, int own_fd, bool own_rdwr,
 			    unsigned need, unsigned *gives)
 {
@@ -132,7 +132,7 @@ static void backing_put(umfs_req *req, struct mnode *n)
 }
 
 /* Wrap an open descriptor in a handle, backed by the kernel when passthrough is on.
- * rdwr: fd was opened read-write (open_flags_for), whatever the caller asked. */
+ * rdwr: fd was opened read-write (upgrade_to_rdwr), whatever the caller asked. */
 static int handle_of(umfs_req *req, struct mnode *n, int fd, bool rdwr, int flags,
 		     struct umfs_open *out)
 {
