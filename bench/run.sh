@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh - umfs side by side with tmpfs and libfuse's passthrough_ll, in one run.
+# bench/run.sh - umfs side by side with tmpfs and its peers (libfuse's passthrough_ll,
+# bindfs), in one run.
 #
 # Each round mounts every target afresh, then runs each scenario on every target in
 # turn (the order rotates), so the numbers compared in a row are taken seconds apart;
@@ -24,7 +25,8 @@ usage() {
 usage: bench/run.sh [--rounds N] [--quick] [--targets LIST] [-- UMFSBENCH-OPTIONS...]
 
 Runs build/bench/umfsbench on each target, in rounds, and prints a Markdown table of
-the median ops/s per scenario, with memfs's ratios and the issue's targets. The table
+the median ops/s per scenario, with the ratios of each umfs file system (memfs, mirror)
+to tmpfs and to the peers, and the issues' targets for those in the run. The table
 is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.txt).
 
   --rounds N      rounds (default 3); each round mounts every target afresh and runs
@@ -350,7 +352,7 @@ MD=$WORK/latest.md
 	     "tmpfs and the peers' sources on one tmpfs"
 	echo "- mirror (when run): \`umfs mount mirror SRC MNT -f${MIRROR_ARGS:+ $MIRROR_ARGS}\`, SRC on the same tmpfs"
 	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
-	echo "- values: ops/s (I/O rows: ops/s and MiB/s); ratio > 1 means memfs is faster"
+	echo "- values: ops/s (I/O rows: ops/s and MiB/s); a column A/B is A's median over B's: > 1 means A is faster"
 	echo
 	awk -v targets="${TLIST[*]}" '
 	function median(list,    a, n, i, j, tmp) {
@@ -372,6 +374,14 @@ MD=$WORK/latest.md
 	}
 	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "" : a / b }
 	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
+	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF.
+	function target(subject, scenario, ref, factor) {
+		nG++; GS[nG] = subject; G[nG] = scenario; R[nG] = ref; X[nG] = factor
+	}
+	function targets_of(subject, scenarios, ref, factor,    a, i) {
+		split(scenarios, a, " ")
+		for (i = 1; i in a; i++) target(subject, a[i], ref, factor)
+	}
 	{
 		t = $1; s = $3
 		if (s == "MOUNT-FAILED") next
@@ -382,43 +392,52 @@ MD=$WORK/latest.md
 	}
 	END {
 		nt = split(targets, T, " ")
+		for (k = 1; k <= nt; k++) present[T[k]] = 1
 		for (i = 1; i <= ns; i++)
 			for (k = 1; k <= nt; k++) {
 				s = order[i]; t = T[k]
 				med[t, s] = median(ops[t, s])
 				medmb[t, s] = median(mb[t, s])
 			}
-		hdr = "| scenario"; sep = "|---"
+		# Ratio columns: each umfs file system over each reference in the run.
+		nsub = split("memfs mirror", SUB, " ")
+		nref = split("tmpfs passthrough_ll bindfs", REF, " ")
+		hdr = "| scenario"; sep = "|---"; nc = 0
 		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
-		has_m = 0; has_t = 0; has_p = 0
-		for (k = 1; k <= nt; k++) { if (T[k] == "memfs") has_m = 1; if (T[k] == "tmpfs") has_t = 1; if (T[k] == "passthrough_ll") has_p = 1 }
-		if (has_m && has_t) { hdr = hdr " | memfs/tmpfs"; sep = sep "|--:" }
-		if (has_m && has_p) { hdr = hdr " | memfs/passthrough_ll"; sep = sep "|--:" }
+		for (a = 1; a <= nsub; a++) for (b = 1; b <= nref; b++)
+			if (present[SUB[a]] && present[REF[b]]) {
+				nc++; CA[nc] = SUB[a]; CB[nc] = REF[b]
+				hdr = hdr " | " SUB[a] "/" REF[b]; sep = sep "|--:"
+			}
 		print hdr " |"; print sep "|"
 		for (i = 1; i <= ns; i++) {
 			s = order[i]; line = "| " s
 			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
-			if (has_m && has_t) line = line " | " rfmt(ratio(med["memfs", s], med["tmpfs", s]))
-			if (has_m && has_p) line = line " | " rfmt(ratio(med["memfs", s], med["passthrough_ll", s]))
+			for (c = 1; c <= nc; c++) line = line " | " rfmt(ratio(med[CA[c], s], med[CB[c], s]))
 			print line " |"
 		}
-		# The issue targets for memfs.
-		n = 0
-		split("create delete open-close setattr getattr-miss", a, " ")
-		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "passthrough_ll"; X[n] = 3 }
-		split("getattr list", a, " ")
-		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "tmpfs"; X[n] = 0.9 }
-		split("seq-write-1m seq-read-1m", a, " ")
-		for (i = 1; i in a; i++) { n++; G[n] = a[i]; R[n] = "passthrough_ll"; X[n] = 2 }
-		print ""
-		print "## Targets (memfs)"
-		print ""
-		print "| scenario | target | measured | status |"
-		print "|---|---|--:|---|"
-		for (i = 1; i <= n; i++) {
-			x = ratio(med["memfs", G[i]], med[R[i], G[i]])
+		# The issues targets, for the file systems in this run.
+		metadata = "create getattr getattr-miss list open-close open-overwrite setattr delete mkdir-rmdir"
+		targets_of("memfs", "create delete open-close setattr getattr-miss", "passthrough_ll", 3)
+		targets_of("memfs", "getattr list", "tmpfs", 0.9)
+		targets_of("memfs", "seq-write-1m seq-read-1m", "passthrough_ll", 2)
+		targets_of("mirror", "seq-read-1m seq-write-1m", "tmpfs", 0.9)
+		targets_of("mirror", metadata, "passthrough_ll", 1.5)
+		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1)
+		shown = 0
+		for (i = 1; i <= nG; i++) {
+			if (!present[GS[i]] || !present[R[i]]) continue
+			if (!shown) {
+				print ""; print "## Targets"; print ""
+				print "| file system | scenario | target | measured | status |"
+				print "|---|---|---|--:|---|"
+				shown = 1
+			}
+			x = ratio(med[GS[i], G[i]], med[R[i], G[i]])
 			st = x == "" ? "not measured" : (x >= X[i] ? "met" : "not met")
-			printf "| %s | >= %sx %s | %s | %s |\n", G[i], X[i], R[i], rfmt(x), st
+			# "ahead of" (factor 1) is strict: a tie is not ahead
+			if (X[i] == 1 && x != "" && x <= 1) st = "not met"
+			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (X[i] == 1 ? ">" : ">="), X[i], R[i], rfmt(x), st
 		}
 	}' "$RAW"
 } >"$MD"
