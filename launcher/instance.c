@@ -66,7 +66,10 @@ unsigned long long proc_starttime(pid_t pid)
 	/* After the command name (which may hold anything, up to the last ')'):
 	 * state is field 3, starttime field 22. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+	/* A zombie is an ended process, however it looks in /proc. */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	if (sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
 			 "%*s %*s %*s %*s %llu", &t) != 1)
 		return 0;
 	return t;
@@ -373,7 +376,6 @@ int instance_spawn(struct instance *inst, const char *cwd, const void *secret,
 	inst->started_ms = now_ms();
 	inst->stop_requested = inst->killed = false;
 	inst->had_secret = secret != NULL;
-	inst->ended[0] = '\0';
 	if (state_write(inst) < 0)
 		syslog(LOG_WARNING, "%s/%s: cannot write its state file: %m", s->name, inst->name);
 	return 0;
