@@ -47,6 +47,29 @@ const char *state_name(enum inst_state st)
 	return "?";
 }
 
+int instance_serving(const struct instance *inst)
+{
+	char path[96], buf[32];
+	ssize_t n;
+	int fd;
+
+	/* fusectl names a connection by its device number (anonymous: major 0). The
+	 * kernel's INIT counts as waiting until it is answered, so 0 waiting requests
+	 * means the file system has answered it. */
+	if (!inst->mounted || inst->mnt.major != 0)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/waiting", inst->mnt.minor);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return atoi(buf) == 0;
+}
+
 unsigned long long proc_starttime(pid_t pid)
 {
 	char path[64], buf[1024], *p;

@@ -48,6 +48,9 @@ struct instance {
 	int64_t restart_at_ms;
 	int64_t stop_deadline_ms;
 	bool stop_requested, killed, had_secret;
+	bool starting;                 /* started, the file system not yet serving */
+	uint64_t start_waiter;         /* the start request waiting for that */
+	int64_t start_deadline_ms;
 	char ended[160];               /* how the last run ended */
 	unsigned nwaiters;
 	uint64_t waiters[INST_MAX_WAITERS]; /* connections waiting for a stop to finish */
@@ -89,6 +92,9 @@ void state_remove(const struct instance *inst);
 void state_scan(struct service *services, void (*found)(struct instance *inst, bool alive));
 
 const char *state_name(enum inst_state st);
+/* Whether the instance's file system has answered the kernel's INIT: -1 when that
+ * cannot be told (no fusectl at /sys/fs/fuse/connections), else 0 or 1. */
+int instance_serving(const struct instance *inst);
 unsigned long long proc_starttime(pid_t pid);
 char *log_path(const struct instance *inst);
 

@@ -38,6 +38,8 @@
 #define STABLE_MS 60000         /* a run this long resets the failure count */
 #define LOG_TAIL_DEFAULT 16384
 #define LOG_TAIL_MAX (256 * 1024)
+#define START_WAIT_MS 30000     /* a start's reply waits this long for the file system */
+#define START_POLL_MS 10
 
 struct conn {
 	int fd;
@@ -191,6 +193,22 @@ static void on_end(struct instance *inst, int wstatus)
 	instance_ended(inst, wstatus);
 	dlog(failed && !inst->stop_requested ? LOG_WARNING : LOG_INFO, "%s/%s %s", inst->svc->name,
 	     inst->name, inst->ended);
+	if (inst->starting) {
+		/* It never served: the start failed, and is not retried in a loop. */
+		struct conn *c = conn_by_id(inst->start_waiter >> 24);
+
+		inst->starting = false;
+		if (c) {
+			reply_error(c, (uint32_t)(inst->start_waiter & 0xffffff), -ECHILD,
+				    "%s/%s %s before serving (see: umfsctl log %s %s)",
+				    inst->svc->name, inst->name, inst->ended, inst->svc->name,
+				    inst->name);
+			c->waiting = false;
+		}
+		inst->state = inst->stop_requested ? ST_EXITED : ST_FAILED;
+		answer_waiters(inst);
+		return;
+	}
 	if (inst->stop_requested || shutting_down) {
 		inst->state = ST_EXITED;
 		answer_waiters(inst);
@@ -333,10 +351,34 @@ static void handle_start(struct conn *c, const struct request *r)
 	dlog(LOG_INFO, "%s (uid %u) started %s/%s: pid %d%s%s", c->who.name, (unsigned)c->who.uid,
 	     s->name, inst->name, (int)inst->pid, inst->mountpoint ? " on " : "",
 	     inst->mountpoint ? inst->mountpoint : "");
+	/* The reply waits until the file system serves (or ends), where that can be told. */
+	if (instance_serving(inst) == 0) {
+		inst->starting = true;
+		inst->start_waiter = c->id << 24 | (r->id & 0xffffff);
+		inst->start_deadline_ms = now_ms() + START_WAIT_MS;
+		c->waiting = true;
+		return;
+	}
 	snprintf(msg, sizeof(msg), "started %s/%s, pid %d%s%.400s", s->name, inst->name,
 		 (int)inst->pid, inst->mountpoint ? ", on " : "",
 		 inst->mountpoint ? inst->mountpoint : "");
 	reply_ok(c, r->id, msg);
+}
+
+/* A starting instance serves now, or has taken too long to: answer its start. */
+static void started(struct instance *inst, bool serving)
+{
+	struct conn *c = conn_by_id(inst->start_waiter >> 24);
+	char msg[768];
+
+	inst->starting = false;
+	snprintf(msg, sizeof(msg), "started %s/%s, pid %d, on %.400s%s", inst->svc->name,
+		 inst->name, (int)inst->pid, inst->mountpoint,
+		 serving ? "" : " (not serving yet)");
+	if (c) {
+		reply_ok(c, (uint32_t)(inst->start_waiter & 0xffffff), msg);
+		c->waiting = false;
+	}
 }
 
 /* Look the instance up and check a right; replies and returns NULL when refused. */
@@ -409,7 +451,7 @@ static void add_record(struct pbuf *b, const struct instance *i)
 	reply_record(b, 10);
 	reply_field(b, "service", i->svc->name);
 	reply_field(b, "instance", i->name);
-	reply_field(b, "state", state_name(i->state));
+	reply_field(b, "state", i->starting ? "starting" : state_name(i->state));
 	reply_field(b, "pid", i->pid > 0 ? pid : "-");
 	reply_field(b, "mountpoint", i->mountpoint ? i->mountpoint : "-");
 	reply_field(b, "owner", i->owner.name);
@@ -738,6 +780,9 @@ static int next_timeout(void)
 		int64_t at = i->state == ST_STOPPING && !i->killed ? i->stop_deadline_ms :
 			     i->state == ST_RESTARTING ? i->restart_at_ms : -1;
 
+		if (i->starting)
+			at = now + START_POLL_MS;
+
 		if (at >= 0 && (t < 0 || at < t))
 			t = at;
 	}
@@ -751,6 +796,12 @@ static void run_timers(void)
 	int64_t now = now_ms();
 
 	for (struct instance *i = instances; i; i = i->next) {
+		if (i->starting && i->state == ST_RUNNING) {
+			int serving = instance_serving(i);
+
+			if (serving != 0 || now >= i->start_deadline_ms)
+				started(i, serving != 0);
+		}
 		if (i->state == ST_STOPPING && !i->killed && now >= i->stop_deadline_ms) {
 			dlog(LOG_WARNING, "%s/%s did not stop within %u ms: killing it", i->svc->name,
 			     i->name, i->svc->stop_timeout_ms);

@@ -341,6 +341,28 @@ def test_privilege_boundary(launcher, users, workdir):
     assert res.rc == USAGE
 
 
+def test_start_waits_until_serving_and_reports_an_early_end(launcher, users, workdir):
+    a = users['umfsl-a']
+    launcher.service('ram', ram_service(extra='restart = on-failure\n'))
+    launcher.service('bad', ram_service(
+        extra='command-line = mount memfs %2 -f --no-such-option\nrestart = on-failure\n'))
+    launcher.start()
+    mp = user_dir(workdir, 'mp', a)
+    launcher.ok('start', 'ram', 'r', mp, user=a)
+    # The reply came after the file system answered the kernel: nothing is waiting.
+    conn = H.fuse_connection_dir(mp)
+    with open(os.path.join(conn, 'waiting')) as f:
+        assert f.read().strip() == '0'
+    launcher.ok('stop', 'ram', 'r', user=a)
+    res = launcher.ctl('start', 'bad', 'b', mp, user=a)
+    assert res.rc == FAIL and 'exited with status 2 before serving' in res.err, res.err
+    assert res.err.count('\n') == 1
+    # No restart loop after a failed start, no mount left, the reason in its log.
+    assert launcher.info('bad', 'b', user=a)['state'] == 'failed'
+    assert not H.is_mounted(mp)
+    assert "unknown option '--no-such-option'" in launcher.ok('log', 'bad', 'b', user=a).out
+
+
 def test_arguments_are_argv_elements_never_a_shell(launcher, users, workdir):
     a = users['umfsl-a']
     dump = script(workdir, 'dump.py', '#!/usr/bin/python3\n'
