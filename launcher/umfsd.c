@@ -63,12 +63,22 @@ static const char *socket_path = "/run/umfs/launcher.sock";
 static const char *services_dir = "/etc/umfs/services.d";
 
 static void dlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool log_journal; /* under systemd: stderr, with sd-daemon priority prefixes */
+
+/* Decisions and events: syslog, or the journal through stderr under systemd (and
+ * both syslog and stderr with --stderr, through openlog's LOG_PERROR). */
 static void dlog(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsyslog(prio, fmt, ap);
+	if (log_journal) {
+		fprintf(stderr, "<%d>", prio);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(prio, fmt, ap);
+	}
 	va_end(ap);
 }
 
@@ -915,7 +925,7 @@ static const char usage_text[] =
 	"  -c, --services DIR     service files (default /etc/umfs/services.d)\n"
 	"  -S, --state-dir DIR    state of running instances (default /run/umfs)\n"
 	"  -l, --log-dir DIR      instance logs (default /var/log/umfs)\n"
-	"  -e, --stderr           also log to stderr\n"
+	"  -e, --stderr           also log to stderr (under systemd: stderr only anyway)\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -962,6 +972,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "umfsd: must run as root (it mounts for its instances)\n");
 		return 1;
 	}
+	log_journal = getenv("JOURNAL_STREAM") != NULL && !(log_opts & LOG_PERROR);
 	openlog("umfsd", log_opts, LOG_DAEMON);
 	umask(022);
 	snprintf(inst_dir, sizeof(inst_dir), "%s/instances", dcfg.state_dir);
