@@ -444,12 +444,12 @@ void instance_ended(struct instance *inst, int wstatus)
 	/* Whatever of the job is left goes with it (it may hold the connection). */
 	if (s->job_control)
 		kill(-inst->pid, SIGKILL);
-	if (wstatus == -1)
-		snprintf(inst->ended, sizeof(inst->ended), "ended (status unknown: adopted after "
-			 "a umfsd restart)");
-	else if (inst->killed)
+	if (inst->killed)
 		snprintf(inst->ended, sizeof(inst->ended), "killed with SIGKILL after the %u ms "
 			 "stop timeout", s->stop_timeout_ms);
+	else if (wstatus == -1)
+		snprintf(inst->ended, sizeof(inst->ended), "ended (status unknown: adopted after "
+			 "a umfsd restart)");
 	else if (WIFEXITED(wstatus))
 		snprintf(inst->ended, sizeof(inst->ended), "exited with status %d",
 			 WEXITSTATUS(wstatus));

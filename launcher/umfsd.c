@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -630,6 +631,8 @@ static void accept_one(void)
 	nconns++;
 }
 
+static void conn_process(struct conn *c);
+
 static void conn_read(struct conn *c)
 {
 	ssize_t n = recv(c->fd, c->buf + c->have, PROTO_MAX_MESSAGE + 4 - c->have, MSG_DONTWAIT);
@@ -641,6 +644,13 @@ static void conn_read(struct conn *c)
 		return;
 	}
 	c->have += (size_t)n;
+	conn_process(c);
+}
+
+/* Serve the complete requests buffered, one at a time: a request whose reply waits
+ * (a stop, a start) holds the ones behind it until it is answered. */
+static void conn_process(struct conn *c)
+{
 	while (!c->closing && !c->waiting && c->have >= 4) {
 		uint32_t len = proto_get_length(c->buf);
 
@@ -906,6 +916,8 @@ static void loop(void)
 		run_timers();
 		for (struct conn *c = conns, *next; c; c = next) {
 			next = c->next;
+			if (!c->closing && !c->waiting && c->have >= 4)
+				conn_process(c); /* what came in behind an answered wait */
 			if (c->closing)
 				conn_close(c);
 		}
@@ -945,7 +957,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char inst_dir[PATH_MAX];
-	int opt, log_opts = LOG_PID, nerr;
+	int opt, log_opts = LOG_PID, nerr, lock_fd;
 	sigset_t mask;
 
 	opterr = 0;
@@ -980,6 +992,15 @@ int main(int argc, char **argv)
 	    make_dir(dcfg.log_dir, 0750) < 0) {
 		fprintf(stderr, "umfsd: cannot create %s, %s or %s: %s\n", dcfg.state_dir, inst_dir,
 			dcfg.log_dir, strerror(errno));
+		return 1;
+	}
+	/* One umfsd per state directory: a second one would steal the socket and
+	 * "clean up" instances the first still supervises. */
+	snprintf(inst_dir, sizeof(inst_dir), "%s/umfsd.lock", dcfg.state_dir);
+	lock_fd = open(inst_dir, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "umfsd: %s: %s\n", inst_dir, errno == EWOULDBLOCK ?
+			"another umfsd is running with this state directory" : strerror(errno));
 		return 1;
 	}
 	services = services_load(services_dir, report_service_error, &nerr);

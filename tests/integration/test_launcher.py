@@ -268,6 +268,8 @@ def test_each_right_allowed_and_refused(launcher, users, workdir):
     assert sorted(r['instance'] for r in launcher.listing(user=a)) == ['ia']
     assert launcher.info('ram', 'ia', user=b)['owner'] == a.name
     assert launcher.ctl('info', 'ram', 'ic', user=a).rc == FAIL
+    assert launcher.ctl('log', 'ram', 'ic', user=a).rc == FAIL
+    assert 'umfsd: starting' in launcher.ok('log', 'ram', 'ic', user=b).out
     # stop: b may see but not stop (refused, said so); a may not stop c's; c may stop a's
     res = launcher.ctl('stop', 'ram', 'ic', user=b)
     assert res.rc == PERM and 'may not stop' in res.err
@@ -388,39 +390,58 @@ def test_arguments_are_argv_elements_never_a_shell(launcher, users, workdir):
 
 def test_50_concurrent_requests_leak_nothing(launcher, users, workdir):
     a, c = users['umfsl-a'], users['umfsl-c']
+    root = H.user_by_name('root')
     launcher.service('ram', ram_service())
     launcher.start()
-    fds_before = len(os.listdir('/proc/%d/fd' % launcher.pid()))
+    fds_before = sorted(os.listdir('/proc/%d/fd' % launcher.pid()))
+    owners = (a, c, None)   # None: root, no setpriv
     jobs = []
-    for i in range(25):
-        u = (a, c)[i % 2]
-        jobs.append((u, 'i%d' % i, user_dir(workdir, 'm%d' % i, u)))
+    for i in range(50):
+        u = owners[i % 3]
+        jobs.append((u, 'i%d' % i, user_dir(workdir, 'm%d' % i, u or root)))
+    first, second = jobs[:25], jobs[25:]
 
     def start(job):
         u, name, mp = job
-        return launcher.ctl('start', 'ram', name, mp, user=u)
+        return ('start', job, launcher.ctl('start', 'ram', name, mp, user=u))
 
     def stop(job):
         u, name, mp = job
-        return launcher.ctl('stop', 'ram', name, user=u)
+        return ('stop', job, launcher.ctl('stop', 'ram', name, user=u))
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=25) as pool:
-        started = list(pool.map(start, jobs))
-        assert all(r.rc == OK for r in started), [r.err for r in started if r.rc]
+    def ok(results):
+        bad = [(what, job[1], r.rc, r.out, r.err) for what, job, r in results
+               if r.rc != OK or (what == 'stop' and 'exited with status 0' not in r.out)]
+        assert not bad, bad
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        ok(list(pool.map(start, first)))
         assert len(launcher.listing()) == 25
-        for u, name, mp in jobs:
+        # 50 at once: the first 25 stop while 25 others start, from three users.
+        mixed = [pool.submit(stop, j) for j in first] + [pool.submit(start, j) for j in second]
+        ok([f.result() for f in mixed])
+        for u, name, mp in first:
+            assert not H.is_mounted(mp)
+        for u, name, mp in second:
             assert H.is_mounted(mp)
-        stopped = list(pool.map(stop, jobs))
-    assert all(r.rc == OK and 'exited with status 0' in r.out for r in stopped), \
-        [(r.out, r.err) for r in stopped]
+        ok(list(pool.map(stop, second)))
     assert H.mounts_under(workdir) == []
     assert processes_of('/dev/fd/3') == []
-    assert all(r['state'] == 'exited' for r in launcher.listing())
+    assert [r['state'] for r in launcher.listing()] == ['exited'] * 50
     # umfsd holds no descriptor for them any more (no fuse fd, no connection).
-    fds_after = os.listdir('/proc/%d/fd' % launcher.pid())
-    assert len(fds_after) == fds_before, fds_after
+    fds_after = sorted(os.listdir('/proc/%d/fd' % launcher.pid()))
+    assert fds_after == fds_before
     assert not any(os.readlink('/proc/%d/fd/%s' % (launcher.pid(), f)) == '/dev/fuse'
                    for f in fds_after)
+
+
+def test_second_umfsd_on_the_same_state_refuses(launcher):
+    launcher.service('ram', ram_service())
+    launcher.start()
+    res = H.run([UMFSD, '-s', launcher.sock + '2', '-c', launcher.svc, '-S', launcher.state,
+                 '-l', launcher.logs])
+    assert res.rc == 1 and 'another umfsd is running' in res.err
+    assert launcher.ctl('list').rc == OK
 
 
 # ------------------------------------------------------------------------- supervision
@@ -611,3 +632,37 @@ def test_malformed_and_oversized_requests(launcher, users):
     assert launcher.ctl('list').rc == OK
     assert 'request too large' in launcher.stderr() or 'refused' in launcher.stderr()
     assert launcher.proc.poll() is None
+
+
+def _read_reply(s):
+    def exactly(n):
+        data = b''
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            assert chunk, 'connection closed early'
+            data += chunk
+        return data
+    head = exactly(4)
+    return head + exactly(struct.unpack('<I', head)[0])
+
+
+def test_pipelined_requests_get_one_reply_each_in_order(launcher, users, workdir):
+    a = users['umfsl-a']
+    launcher.service('ram', ram_service())
+    launcher.start()
+    mp = user_dir(workdir, 'mp', a)
+    launcher.ok('start', 'ram', 'p', mp, user=a)
+
+    def msg(typ, rid, body=b''):
+        return struct.pack('<IHHI', 8 + len(body), 1, typ, rid) + body
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(launcher.sock)
+    # a stop (whose reply waits for the end), then a list and an info behind it
+    s.sendall(msg(2, 11, b'ram\0p\0') + msg(4, 12) + msg(3, 13, b'ram\0p\0'))
+    replies = [_read_reply(s) for _ in range(3)]
+    s.close()
+    ids = [struct.unpack('<I', r[8:12])[0] for r in replies]
+    assert ids == [11, 12, 13]
+    assert [_reply_status(r) for r in replies] == [0, 0, 0]
+    assert b'exited with status 0' in replies[0] and b'exited' in replies[2]
+    assert not H.is_mounted(mp)
