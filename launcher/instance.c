@@ -6,6 +6,8 @@
  */
 #include "instance.h"
 
+#include "cgroup.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +224,9 @@ static void child(struct instance *inst, char **argv, int in, int logfd, int fus
 	int fds[3] = { in, logfd, fusefd };
 
 	setsid(); /* its own process group: the job that a stop kills */
+	/* And its own cgroup where there is one, which also holds what leaves the group. */
+	if (inst->cgroup && cgroup_enter(inst->cgroup) < 0)
+		child_fail(errfd, errno ? errno : EIO);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
@@ -359,6 +364,8 @@ int instance_spawn(struct instance *inst, const char *cwd, const void *secret,
 			 strerror(errno));
 		goto fail;
 	}
+	if (!inst->cgroup)
+		inst->cgroup = cgroup_create(s->name, inst->name);
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -404,6 +411,10 @@ int instance_spawn(struct instance *inst, const char *cwd, const void *secret,
 	return 0;
 
 fail:
+	if (inst->cgroup && cgroup_remove(inst->cgroup)) {
+		free(inst->cgroup);
+		inst->cgroup = NULL;
+	}
 	if (rc == -ENOMEM && !err[0])
 		snprintf(err, errsize, "out of memory");
 	if (fusefd >= 0)
@@ -423,14 +434,31 @@ fail:
 	return rc;
 }
 
+void instance_kill_job(struct instance *inst)
+{
+	if (inst->cgroup)
+		cgroup_kill(inst->cgroup);
+	if (inst->pid > 0)
+		kill(-inst->pid, SIGKILL);
+}
+
+bool instance_release_cgroup(struct instance *inst)
+{
+	if (inst->cgroup && !cgroup_remove(inst->cgroup))
+		return false;
+	free(inst->cgroup);
+	inst->cgroup = NULL;
+	return true;
+}
+
 void instance_signal(struct instance *inst, int sig)
 {
 	if (inst->pid <= 0)
 		return;
-	/* SIGKILL takes the whole job (its process group); SIGTERM asks the main
-	 * process, which is the one that unmounts and ends cleanly. */
+	/* SIGKILL takes the whole job (its cgroup, its process group); SIGTERM asks the
+	 * main process, which is the one that ends the file system cleanly. */
 	if (sig == SIGKILL && inst->svc->job_control)
-		kill(-inst->pid, SIGKILL);
+		instance_kill_job(inst);
 	if (inst->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, inst->pidfd, sig, NULL, 0);
 	else
@@ -443,7 +471,7 @@ void instance_ended(struct instance *inst, int wstatus)
 
 	/* Whatever of the job is left goes with it (it may hold the connection). */
 	if (s->job_control)
-		kill(-inst->pid, SIGKILL);
+		instance_kill_job(inst);
 	if (inst->killed)
 		snprintf(inst->ended, sizeof(inst->ended), "killed with SIGKILL after the %u ms "
 			 "stop timeout", s->stop_timeout_ms);
@@ -478,6 +506,7 @@ void instance_free(struct instance *inst)
 	if (inst->pidfd >= 0)
 		close(inst->pidfd);
 	free(inst->mountpoint);
+	free(inst->cgroup);
 	free(inst);
 }
 
@@ -512,6 +541,8 @@ int state_write(const struct instance *inst)
 	fprintf(f, "\n");
 	if (inst->mounted)
 		fprintf(f, "mount %u:%u %s\n", inst->mnt.major, inst->mnt.minor, inst->mountpoint);
+	if (inst->cgroup)
+		fprintf(f, "cgroup %s\n", inst->cgroup);
 	for (unsigned i = 0; i < inst->argc; i++)
 		fprintf(f, "arg %s\n", inst->argv[i]);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
@@ -579,6 +610,9 @@ static struct instance *state_read(const char *path, struct service *services)
 			free(inst->mountpoint);
 			inst->mountpoint = strdup(strchr(v, ' ') + 1);
 			inst->mounted = inst->mountpoint != NULL;
+		} else if (!strcmp(line, "cgroup") && v[0] == '/' && !strstr(v, "/../")) {
+			free(inst->cgroup);
+			inst->cgroup = strdup(v);
 		} else if (!strcmp(line, "arg") && inst->argc < PROTO_MAX_ARGS) {
 			inst->argv[inst->argc] = strdup(v);
 			if (inst->argv[inst->argc])

@@ -40,6 +40,7 @@ struct instance {
 	unsigned argc;
 	char *argv[PROTO_MAX_ARGS];
 	char *mountpoint;              /* resolved, NULL for a service without one */
+	char *cgroup;                  /* its job's cgroup (cgroup.h), until removed; or NULL */
 	struct mount_id mnt;
 	bool mounted;
 	time_t since;
@@ -81,6 +82,10 @@ void instance_ended(struct instance *inst, int wstatus);
 
 /* Send the stop signal; SIGKILL to the job at the deadline. */
 void instance_signal(struct instance *inst, int sig);
+/* SIGKILL to the whole job: its cgroup and its process group. */
+void instance_kill_job(struct instance *inst);
+/* Remove the cgroup of an ended instance; false while it still has processes. */
+bool instance_release_cgroup(struct instance *inst);
 
 void instance_free(struct instance *inst);
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "cgroup.h"
 #include "instance.h"
 #include "proto.h"
 #include "service.h"
@@ -459,7 +460,7 @@ static void add_record(struct pbuf *b, const struct instance *i)
 	fmt_time(i->since, since, sizeof(since));
 	snprintf(restarts, sizeof(restarts), "%u", i->restarts);
 	uid_name(i->run_uid, run, sizeof(run));
-	reply_record(b, 10);
+	reply_record(b, 11);
 	reply_field(b, "service", i->svc->name);
 	reply_field(b, "instance", i->name);
 	reply_field(b, "state", i->starting ? "starting" : state_name(i->state));
@@ -470,6 +471,7 @@ static void add_record(struct pbuf *b, const struct instance *i)
 	reply_field(b, "since", since);
 	reply_field(b, "restarts", restarts);
 	reply_field(b, "ended", i->ended[0] ? i->ended : "-");
+	reply_field(b, "job", i->cgroup ? i->cgroup : i->pid > 0 ? "process group" : "-");
 }
 
 static void handle_info(struct conn *c, const struct request *r)
@@ -800,7 +802,8 @@ static int next_timeout(void)
 		int64_t at = i->state == ST_STOPPING && !i->killed ? i->stop_deadline_ms :
 			     i->state == ST_RESTARTING ? i->restart_at_ms : -1;
 
-		if (i->starting)
+		if (i->starting || (i->cgroup && !active(i)) ||
+		    (i->cgroup && i->state == ST_RESTARTING))
 			at = now + START_POLL_MS;
 
 		if (at >= 0 && (t < 0 || at < t))
@@ -827,11 +830,15 @@ static void run_timers(void)
 			     i->name, i->svc->stop_timeout_ms);
 			i->killed = true;
 			/* The job goes whatever job-control says: a stop must end. */
-			kill(-i->pid, SIGKILL);
+			instance_kill_job(i);
 			instance_signal(i, SIGKILL);
 		} else if (i->state == ST_RESTARTING && now >= i->restart_at_ms) {
 			try_restart(i);
 		}
+		/* An ended run's cgroup goes once its last process has left it. */
+		if (i->cgroup && (i->state == ST_EXITED || i->state == ST_FAILED ||
+				  i->state == ST_RESTARTING) && !instance_release_cgroup(i))
+			dlog(LOG_DEBUG, "%s/%s: its cgroup is not empty yet", i->svc->name, i->name);
 	}
 }
 
@@ -1028,6 +1035,9 @@ int main(int argc, char **argv)
 		     own_socket ? socket_path : "the socket systemd passed", ns, ns == 1 ? "" : "s",
 		     services_dir, nerr);
 	}
+	if (!cgroup_init())
+		dlog(LOG_INFO, "no writable cgroup v2 hierarchy: an instance's job is its process "
+		     "group");
 	state_scan(services, adopt);
 	start_boot_instances();
 	loop();
