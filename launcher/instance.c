@@ -26,6 +26,7 @@
 
 #define CHILD_FUSE_FD 3
 #define CHILD_FUSE_PATH "/dev/fd/3"
+#define LOG_KEEP (1024 * 1024)
 
 struct daemon_config dcfg = { "/run/umfs", "/var/log/umfs" };
 
@@ -293,10 +294,17 @@ static int open_log(struct instance *inst)
 	char line[256];
 	time_t t = time(NULL);
 	struct tm tm;
+	struct stat st;
+	char *old;
 	int fd;
 
 	if (!path)
 		return -1;
+	/* Logs are kept to about LOG_KEEP: a bigger one becomes NAME.log.1 at a start. */
+	if (lstat(path, &st) == 0 && st.st_size > LOG_KEEP && asprintf(&old, "%s.1", path) >= 0) {
+		rename(path, old);
+		free(old);
+	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	free(path);
 	if (fd < 0)

@@ -26,6 +26,12 @@ enum inst_state {
 
 #define INST_MAX_WAITERS 32
 
+/* A request whose reply waits: its connection (by id: it may close meanwhile). */
+struct waiter {
+	uint64_t conn;
+	uint32_t request;
+};
+
 struct instance {
 	struct service *svc;
 	char name[PROTO_MAX_NAME + 1];
@@ -50,11 +56,11 @@ struct instance {
 	int64_t stop_deadline_ms;
 	bool stop_requested, killed, had_secret;
 	bool starting;                 /* started, the file system not yet serving */
-	uint64_t start_waiter;         /* the start request waiting for that */
+	struct waiter start_waiter;    /* the start request waiting for that */
 	int64_t start_deadline_ms;
 	char ended[160];               /* how the last run ended */
 	unsigned nwaiters;
-	uint64_t waiters[INST_MAX_WAITERS]; /* connections waiting for a stop to finish */
+	struct waiter waiters[INST_MAX_WAITERS]; /* requests waiting for a stop to finish */
 	struct instance *next;
 };
 

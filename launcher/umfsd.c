@@ -183,11 +183,11 @@ static void answer_waiters(struct instance *inst)
 	snprintf(msg, sizeof(msg), "stopped %s/%s: %s", inst->svc->name, inst->name,
 		 inst->ended[0] ? inst->ended : "was not running");
 	for (unsigned i = 0; i < inst->nwaiters; i++) {
-		uint64_t w = inst->waiters[i];
-		struct conn *c = conn_by_id(w >> 24);
+		struct waiter w = inst->waiters[i];
+		struct conn *c = conn_by_id(w.conn);
 
 		if (c) {
-			reply_ok(c, (uint32_t)(w & 0xffffff), msg);
+			reply_ok(c, w.request, msg);
 			c->waiting = false;
 		}
 	}
@@ -207,11 +207,11 @@ static void on_end(struct instance *inst, int wstatus)
 	     inst->name, inst->ended);
 	if (inst->starting) {
 		/* It never served: the start failed, and is not retried in a loop. */
-		struct conn *c = conn_by_id(inst->start_waiter >> 24);
+		struct conn *c = conn_by_id(inst->start_waiter.conn);
 
 		inst->starting = false;
 		if (c) {
-			reply_error(c, (uint32_t)(inst->start_waiter & 0xffffff), -ECHILD,
+			reply_error(c, inst->start_waiter.request, -ECHILD,
 				    "%s/%s %s before serving (see: umfsctl log %s %s)",
 				    inst->svc->name, inst->name, inst->ended, inst->svc->name,
 				    inst->name);
@@ -366,7 +366,7 @@ static void handle_start(struct conn *c, const struct request *r)
 	/* The reply waits until the file system serves (or ends), where that can be told. */
 	if (instance_serving(inst) == 0) {
 		inst->starting = true;
-		inst->start_waiter = c->id << 24 | (r->id & 0xffffff);
+		inst->start_waiter = (struct waiter){ c->id, r->id };
 		inst->start_deadline_ms = now_ms() + START_WAIT_MS;
 		c->waiting = true;
 		return;
@@ -380,7 +380,7 @@ static void handle_start(struct conn *c, const struct request *r)
 /* A starting instance serves now, or has taken too long to: answer its start. */
 static void started(struct instance *inst, bool serving)
 {
-	struct conn *c = conn_by_id(inst->start_waiter >> 24);
+	struct conn *c = conn_by_id(inst->start_waiter.conn);
 	char msg[768];
 
 	inst->starting = false;
@@ -388,7 +388,7 @@ static void started(struct instance *inst, bool serving)
 		 inst->name, (int)inst->pid, inst->mountpoint,
 		 serving ? "" : " (not serving yet)");
 	if (c) {
-		reply_ok(c, (uint32_t)(inst->start_waiter & 0xffffff), msg);
+		reply_ok(c, inst->start_waiter.request, msg);
 		c->waiting = false;
 	}
 }
@@ -438,8 +438,7 @@ static void handle_stop(struct conn *c, const struct request *r)
 			    inst->name);
 		return;
 	}
-	/* Connection ids stay below 2^40, request ids are kept to 24 bits here. */
-	inst->waiters[inst->nwaiters++] = c->id << 24 | (r->id & 0xffffff);
+	inst->waiters[inst->nwaiters++] = (struct waiter){ c->id, r->id };
 	c->waiting = true;
 	begin_stop(inst);
 }

@@ -690,11 +690,11 @@ def test_pipelined_requests_get_one_reply_each_in_order(launcher, users, workdir
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(launcher.sock)
     # a stop (whose reply waits for the end), then a list and an info behind it
-    s.sendall(msg(2, 11, b'ram\0p\0') + msg(4, 12) + msg(3, 13, b'ram\0p\0'))
+    s.sendall(msg(2, 0x7fff0011, b'ram\0p\0') + msg(4, 12) + msg(3, 13, b'ram\0p\0'))
     replies = [_read_reply(s) for _ in range(3)]
     s.close()
     ids = [struct.unpack('<I', r[8:12])[0] for r in replies]
-    assert ids == [11, 12, 13]
+    assert ids == [0x7fff0011, 12, 13]
     assert [_reply_status(r) for r in replies] == [0, 0, 0]
     assert b'exited with status 0' in replies[0] and b'exited' in replies[2]
     assert not H.is_mounted(mp)
