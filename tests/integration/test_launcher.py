@@ -365,6 +365,25 @@ def test_start_waits_until_serving_and_reports_an_early_end(launcher, users, wor
     assert "unknown option '--no-such-option'" in launcher.ok('log', 'bad', 'b', user=a).out
 
 
+def test_run_as_a_named_user_or_root(launcher, users, workdir):
+    a, b = users['umfsl-a'], users['umfsl-b']
+    launcher.service('asb', ram_service().replace('run-as       = caller', 'run-as = umfsl-b'))
+    launcher.service('asroot', ram_service().replace('run-as       = caller', 'run-as = root'))
+    launcher.start()
+    mp1, mp2 = user_dir(workdir, 'm1', a), user_dir(workdir, 'm2', a)
+    launcher.ok('start', 'asb', 'x', mp1, user=a)
+    info = launcher.info('asb', 'x', user=a)
+    assert proc_uid(info['pid']) == b.uid and info['run-as'] == b.name
+    assert 'user_id=%d,' % b.uid in [l for l in H.proc_mounts_text().splitlines() if mp1 in l][0]
+    launcher.ok('start', 'asroot', 'y', mp2, user=a)
+    assert proc_uid(launcher.info('asroot', 'y', user=a)['pid']) == 0
+    # the mount point was still checked as the caller: not a directory of root's
+    res = launcher.ctl('start', 'asroot', 'z', workdir, user=a)
+    assert res.rc == PERM
+    launcher.ok('stop', 'asb', 'x', user=a)
+    launcher.ok('stop', 'asroot', 'y', user=a)
+
+
 def test_arguments_are_argv_elements_never_a_shell(launcher, users, workdir):
     a = users['umfsl-a']
     dump = script(workdir, 'dump.py', '#!/usr/bin/python3\n'
