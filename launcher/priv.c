@@ -27,6 +27,8 @@
 
 #define RESOLVE_TIMEOUT_MS 5000 /* a path through a hung FUSE mount must not hang umfsd */
 
+static bool top_mount_type(const char *path, struct mount_id *id, bool *fuse);
+
 static int send_fd_err(int sock, int fd, int err)
 {
 	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
@@ -165,6 +167,19 @@ int priv_open_mountpoint(const struct ident *as, const char *cwd, const char *pa
 		return -ENAMETOOLONG;
 	}
 	resolved[n] = '\0';
+	/* A FUSE file system there already (live or dead) would be hidden under ours,
+	 * and ours would stand in the way of its unmount: as libumfs, refuse. */
+	{
+		struct mount_id id;
+		bool fuse = false;
+
+		if (top_mount_type(resolved, &id, &fuse) && fuse) {
+			close(fd);
+			snprintf(err, errsize, "mount point '%.200s': a FUSE file system is already "
+				 "mounted there", path);
+			return -EBUSY;
+		}
+	}
 	*dirfd = fd;
 	return 0;
 }
@@ -187,8 +202,9 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-/* The device of the top mount at path (the last one listed there). */
-static bool top_mount(const char *path, struct mount_id *id)
+/* The device of the top mount at path (the last one listed there), and whether it
+ * is a FUSE file system. */
+static bool top_mount_type(const char *path, struct mount_id *id, bool *fuse)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -198,21 +214,32 @@ static bool top_mount(const char *path, struct mount_id *id)
 	if (!f)
 		return false;
 	while (getline(&line, &cap, f) > 0) {
-		char mp[PATH_MAX];
+		char mp[PATH_MAX], type[64] = "";
+		char *sep = strstr(line, " - ");
 		unsigned maj, min;
 
 		if (sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mp) != 3)
 			continue;
+		if (sep)
+			sscanf(sep + 3, "%63s", type);
 		unescape(mp);
 		if (strcmp(mp, path) == 0) {
 			id->major = maj;
 			id->minor = min;
+			*fuse = strncmp(type, "fuse", 4) == 0;
 			found = true;
 		}
 	}
 	free(line);
 	fclose(f);
 	return found;
+}
+
+static bool top_mount(const char *path, struct mount_id *id)
+{
+	bool fuse;
+
+	return top_mount_type(path, id, &fuse);
 }
 
 bool priv_is_mounted(const char *path, const struct mount_id *id)

@@ -333,6 +333,8 @@ def test_privilege_boundary(launcher, users, workdir):
     # the run-as user is always the caller: the processes are a's, never root's
     for inst in ('w', 'rel'):
         assert proc_uid(launcher.info('ram', inst, user=a)['pid']) == a.uid
+    # not on top of a FUSE mount (here: its own running instance)
+    refused('ram', 'again', writable, 'n', why='already mounted there')
     launcher.ok('stop', 'ram', 'w', user=a)
     launcher.ok('stop', 'ram', 'rel', user=a)
     # where the service expects an option, a leading '-' is fine
