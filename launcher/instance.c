@@ -494,9 +494,14 @@ void instance_ended(struct instance *inst, int wstatus)
 			 WTERMSIG(wstatus), sigabbrev_np(WTERMSIG(wstatus)) ?
 			 sigabbrev_np(WTERMSIG(wstatus)) : "?");
 	if (inst->mounted) {
-		if (!priv_unmount(inst->mountpoint, &inst->mnt))
-			syslog(LOG_ERR, "%s/%s: cannot unmount %s: %m", s->name, inst->name,
+		if (!priv_unmount(inst->mountpoint, &inst->mnt)) {
+			size_t n = strlen(inst->ended);
+
+			syslog(LOG_ERR, "%s/%s: cannot unmount %s", s->name, inst->name,
 			       inst->mountpoint);
+			snprintf(inst->ended + n, sizeof(inst->ended) - n, "; its mount could not be "
+				 "removed");
+		}
 		inst->mounted = false;
 	}
 	if (inst->pidfd >= 0) {

@@ -249,13 +249,52 @@ bool priv_is_mounted(const char *path, const struct mount_id *id)
 	return top_mount(path, &top) && top.major == id->major && top.minor == id->minor;
 }
 
+/*
+ * umount2 walks the path, and a path may cross a FUSE mount whose server its user
+ * has stopped (SIGSTOP): the walk would wait for it forever. So the walk happens in
+ * a child that umfsd gives up on (and kills) after RESOLVE_TIMEOUT_MS.
+ */
+static int umount_bounded(const char *path)
+{
+	int p[2], e = ETIMEDOUT, status;
+	struct pollfd pfd;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		/* Lazy: a dead connection's mount may still be busy. UMOUNT_NOFOLLOW: the
+		 * path is the one we mounted on; a symlink there now is not ours to follow. */
+		int r = umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL ? errno : 0;
+
+		if (write(p[1], &r, sizeof(r)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (poll(&pfd, 1, RESOLVE_TIMEOUT_MS) > 0 && read(p[0], &e, sizeof(e)) != sizeof(e))
+		e = EIO;
+	if (e == ETIMEDOUT)
+		kill(pid, SIGKILL);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return -e;
+}
+
 bool priv_unmount(const char *path, const struct mount_id *id)
 {
 	if (!priv_is_mounted(path, id))
 		return true;
-	/* Lazy: a dead connection's mount may still be busy; UMOUNT_NOFOLLOW: the path is
-	 * the one we mounted on, a symlink there now is not ours to follow. */
-	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+	if (umount_bounded(path) < 0)
 		return false;
 	return !priv_is_mounted(path, id);
 }
@@ -311,23 +350,22 @@ int priv_mount(const struct mount_request *m, int *fusefd, struct mount_id *id, 
 {
 	struct kopts o = { .flags = MS_NOSUID | MS_NODEV, .default_permissions = true };
 	char target[64], data[512], type[80];
-	struct stat st;
 	int fd, rc;
 
 	snprintf(o.fsname, sizeof(o.fsname), "%s", m->fsname);
 	snprintf(o.subtype, sizeof(o.subtype), "%s", m->subtype);
 	if ((rc = parse_kopts(m->options, &o, err, errsize)))
 		return rc;
-	if (fstat(m->dirfd, &st) < 0)
-		return -errno;
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errsize, "cannot open /dev/fuse: %s", strerror(errno));
 		return rc;
 	}
+	/* rootmode: a directory (the check opened it with O_DIRECTORY). No stat here: on
+	 * a FUSE file system that would be a request its server may never answer. */
 	snprintf(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s%s", fd,
-		 st.st_mode & S_IFMT, (unsigned)m->uid, (unsigned)m->gid,
+		 (unsigned)S_IFDIR, (unsigned)m->uid, (unsigned)m->gid,
 		 o.allow_other ? ",allow_other" : "",
 		 o.default_permissions ? ",default_permissions" : "");
 	if (o.max_read) {

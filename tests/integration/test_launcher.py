@@ -347,6 +347,7 @@ def test_privilege_boundary(launcher, users, workdir):
 
 def test_start_waits_until_serving_and_reports_an_early_end(launcher, users, workdir):
     a = users['umfsl-a']
+    H.ensure_fusectl()   # how umfsd tells that a file system serves
     launcher.service('ram', ram_service(extra='restart = on-failure\n'))
     launcher.service('bad', ram_service(
         extra='command-line = mount memfs %2 -f --no-such-option\nrestart = on-failure\n'))
@@ -405,6 +406,32 @@ def test_arguments_are_argv_elements_never_a_shell(launcher, users, workdir):
     assert H.wait_for(lambda: 'x' in launcher.ok('log', 'dump', 'd', user=a).out.split('\n', 1)[-1])
     launcher.ok('stop', 'dump', 'd', user=a)
     assert not os.path.exists(marker)
+
+
+def test_a_stopped_file_system_of_the_caller_cannot_hang_umfsd(launcher, users, workdir):
+    """A user may SIGSTOP its own file system; paths through it then never resolve.
+    umfsd walks such paths only in children it gives up on, and keeps serving."""
+    a = users['umfsl-a']
+    launcher.service('ram', ram_service())
+    launcher.start()
+    outer = user_dir(workdir, 'outer', a)
+    launcher.ok('start', 'ram', 'outer', outer, user=a)
+    H.check(H.run(['mkdir', os.path.join(outer, 'inner')], user=a))
+    launcher.ok('start', 'ram', 'inner', os.path.join(outer, 'inner'), user=a)
+    outer_pid = launcher.info('ram', 'outer', user=a)['pid']
+    os.kill(outer_pid, signal.SIGSTOP)
+    try:
+        # a name never looked up: its lookup goes to the stopped server
+        res = launcher.ctl('start', 'ram', 'inner2', os.path.join(outer, 'never-seen'), user=a)
+        assert res.rc == FAIL and 'did not resolve in time' in res.err, res.err
+        res = launcher.ok('stop', 'ram', 'inner', user=a)
+        assert 'its mount could not be removed' in res.out, res.out
+        assert launcher.ctl('list').rc == OK
+    finally:
+        os.kill(outer_pid, signal.SIGCONT)
+    # Once the outer file system is gone, so is what was mounted inside it.
+    launcher.ok('stop', 'ram', 'outer', user=a)
+    assert H.mounts_under(workdir) == []
 
 
 # ------------------------------------------------------------------------- concurrency
