@@ -30,7 +30,9 @@ struct parse {
 
 static int fail(struct parse *p, const char *fmt, const char *arg)
 {
-	int n = snprintf(p->err, p->errsize, "%s:%u: ", p->path, p->line);
+	/* Line 0: a fault of the whole file (a key missing), which has no line. */
+	int n = p->line ? snprintf(p->err, p->errsize, "%s:%u: ", p->path, p->line)
+			: snprintf(p->err, p->errsize, "%s: ", p->path);
 
 	if (n > 0 && (size_t)n < p->errsize)
 		snprintf(p->err + n, p->errsize - (size_t)n, fmt, arg);

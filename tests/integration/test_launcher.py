@@ -662,10 +662,12 @@ def test_bad_service_file_is_reported_and_others_load(launcher, users, workdir):
     launcher.service('broken', '[service]\nexecutable = /bin/true\ncommand-line = %2\n'
                      'run-as = caller\nallow = nosuchuser-xyz:start\n')
     launcher.service('typo', '[service]\nexecutabel = /bin/true\n')
+    launcher.service('empty', '# nothing\n')
     launcher.start()
     err = launcher.stderr()
     assert os.path.join(launcher.svc, 'broken.conf') + ":5: unknown user 'nosuchuser-xyz'" in err
     assert os.path.join(launcher.svc, 'typo.conf') + ":2: unknown key 'executabel'" in err
+    assert os.path.join(launcher.svc, 'empty.conf') + ': no executable' in err
     mp = user_dir(workdir, 'mp', a)
     assert launcher.ctl('start', 'broken', 'b', mp, user=a).rc == FAIL
     launcher.ok('start', 'ram', 'r', mp, user=a)
