@@ -35,10 +35,20 @@ int ident_from_socket(int fd, struct ident *id)
 	id->gid = cr.gid;
 	/* The supplementary groups as the kernel saw them at connect(): never asked of
 	 * the client, never looked up in a database the user may be racing. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, id->groups, &glen) < 0)
-		return -errno;
-	id->ngroups = glen / sizeof(gid_t);
 	uid_name(id->uid, id->name, sizeof(id->name));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, id->groups, &glen) == 0) {
+		id->ngroups = glen / sizeof(gid_t);
+	} else if (errno == ERANGE) {
+		/* More than IDENT_MAX_GROUPS: the first ones of the group database. */
+		struct passwd *pw = getpwuid(id->uid);
+		int n = IDENT_MAX_GROUPS;
+
+		if (pw && getgrouplist(pw->pw_name, id->gid, id->groups, &n) < 0)
+			n = IDENT_MAX_GROUPS;
+		id->ngroups = pw ? (unsigned)n : 0;
+	} else {
+		return -errno;
+	}
 	return 0;
 }
 
