@@ -28,7 +28,7 @@
 #define CHILD_FUSE_PATH "/dev/fd/3"
 #define LOG_KEEP (1024 * 1024)
 
-struct daemon_config dcfg = { "/run/umfs", "/var/log/umfs" };
+struct daemon_config dcfg = { "/run/umfs", "/var/log/umfs", "/sys/fs/fuse/connections" };
 
 int64_t now_ms(void)
 {
@@ -52,7 +52,7 @@ const char *state_name(enum inst_state st)
 
 int instance_serving(const struct instance *inst)
 {
-	char path[96], buf[32];
+	char path[PATH_MAX + 64], buf[32];
 	ssize_t n;
 	int fd;
 
@@ -61,7 +61,7 @@ int instance_serving(const struct instance *inst)
 	 * means the file system has answered it. */
 	if (!inst->mounted || inst->mnt.major != 0)
 		return -1;
-	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/waiting", inst->mnt.minor);
+	snprintf(path, sizeof(path), "%s/%u/waiting", dcfg.fusectl, inst->mnt.minor);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;

@@ -67,6 +67,7 @@ struct instance {
 struct daemon_config {
 	const char *state_dir;
 	const char *log_dir;
+	const char *fusectl;    /* where FUSE connections are seen (priv_fusectl) */
 };
 
 extern struct daemon_config dcfg;

@@ -202,9 +202,9 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-/* The device of the top mount at path (the last one listed there), and whether it
- * is a FUSE file system. */
-static bool top_mount_type(const char *path, struct mount_id *id, bool *fuse)
+/* The device and file system type of the top mount at path (the last one listed
+ * there). */
+static bool top_mount_info(const char *path, struct mount_id *id, char *type, size_t tsize)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -214,25 +214,36 @@ static bool top_mount_type(const char *path, struct mount_id *id, bool *fuse)
 	if (!f)
 		return false;
 	while (getline(&line, &cap, f) > 0) {
-		char mp[PATH_MAX], type[64] = "";
+		char mp[PATH_MAX], t[64] = "";
 		char *sep = strstr(line, " - ");
 		unsigned maj, min;
 
 		if (sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mp) != 3)
 			continue;
 		if (sep)
-			sscanf(sep + 3, "%63s", type);
+			sscanf(sep + 3, "%63s", t);
 		unescape(mp);
 		if (strcmp(mp, path) == 0) {
 			id->major = maj;
 			id->minor = min;
-			*fuse = strncmp(type, "fuse", 4) == 0;
+			snprintf(type, tsize, "%s", t);
 			found = true;
 		}
 	}
 	free(line);
 	fclose(f);
 	return found;
+}
+
+/* The same, and whether it is a FUSE file system. */
+static bool top_mount_type(const char *path, struct mount_id *id, bool *fuse)
+{
+	char type[64];
+
+	if (!top_mount_info(path, id, type, sizeof(type)))
+		return false;
+	*fuse = strncmp(type, "fuse", 4) == 0;
+	return true;
 }
 
 static bool top_mount(const char *path, struct mount_id *id)
@@ -390,4 +401,32 @@ int priv_mount(const struct mount_request *m, int *fusefd, struct mount_id *id, 
 	}
 	*fusefd = fd;
 	return 0;
+}
+
+/* ---- fusectl ---- */
+
+static char fusectl_dir[PATH_MAX];
+static bool fusectl_ours;
+
+const char *priv_fusectl(const char *dir)
+{
+	struct mount_id id;
+	char type[64];
+
+	if (strlen(dir) >= sizeof(fusectl_dir) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return "/sys/fs/fuse/connections";
+	strcpy(fusectl_dir, dir);
+	/* Already there (left by a umfsd that was killed): use it as it is. */
+	if (!(top_mount_info(dir, &id, type, sizeof(type)) && !strcmp(type, "fusectl")) &&
+	    mount("fusectl", dir, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return "/sys/fs/fuse/connections";
+	fusectl_ours = true;
+	return fusectl_dir;
+}
+
+void priv_fusectl_release(void)
+{
+	if (fusectl_ours)
+		umount2(fusectl_dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+	fusectl_ours = false;
 }

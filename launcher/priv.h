@@ -52,4 +52,14 @@ bool priv_unmount(const char *path, const struct mount_id *id);
 /* Whether the top mount at path is `id`. */
 bool priv_is_mounted(const char *path, const struct mount_id *id);
 
+/*
+ * fusectl (the kernel's view of FUSE connections) mounted where umfsd alone decides
+ * about it, dir (in its state directory): it is one file system wherever mounted,
+ * and a copy of umfsd's own cannot be unmounted under it by someone tidying
+ * /sys/fs/fuse/connections. Returns the directory to read, dir or, failing that,
+ * /sys/fs/fuse/connections. priv_fusectl_release unmounts umfsd's copy.
+ */
+const char *priv_fusectl(const char *dir);
+void priv_fusectl_release(void);
+
 #endif

@@ -463,6 +463,12 @@ int main(int argc, char **argv)
 		     own_socket ? socket_path : "the socket systemd passed", ns, ns == 1 ? "" : "s",
 		     services_dir, nerr);
 	}
+	{
+		char ctl[PATH_MAX];
+
+		snprintf(ctl, sizeof(ctl), "%s/fusectl", dcfg.state_dir);
+		dcfg.fusectl = priv_fusectl(ctl);
+	}
 	if (!cgroup_init())
 		dlog(LOG_INFO, "no writable cgroup v2 hierarchy: an instance's job is its process "
 		     "group");
@@ -473,6 +479,7 @@ int main(int argc, char **argv)
 		close(listen_fd);
 	if (own_socket)
 		unlink(socket_path);
+	priv_fusectl_release();
 	while (conns)
 		conn_close(conns);
 	while (instances) {
