@@ -20,7 +20,6 @@
 
 static void try_restart(struct instance *inst);
 
-
 struct instance *find_instance(const char *svc, const char *name)
 {
 	for (struct instance *i = instances; i; i = i->next)
