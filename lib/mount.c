@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -549,10 +550,63 @@ int umfs_unmount(const char *mountpoint, int lazy)
 	return mount_unmount_path(mountpoint, lazy != 0);
 }
 
+/*
+ * "/dev/fd/N": the libfuse convention for a connection that someone else (a launcher
+ * such as umfsd, which mounts for unprivileged file systems) already mounted and
+ * handed over as descriptor N. The session serves it as it is; mounting and
+ * unmounting are the mounter's business, so the mount options are not used.
+ */
+#define DEV_FD_PREFIX "/dev/fd/"
+
+static bool is_dev_fd(const char *mountpoint)
+{
+	return strncmp(mountpoint, DEV_FD_PREFIX, strlen(DEV_FD_PREFIX)) == 0;
+}
+
+static int use_mounted_fd(const char *mountpoint, struct mount_state *st)
+{
+	const char *digits = mountpoint + strlen(DEV_FD_PREFIX);
+	struct stat sb;
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(digits, &end, 10);
+	if (errno || end == digits || *end || *digits < '0' || *digits > '9' || n < 0 ||
+	    n > INT_MAX) {
+		umfs_log(UMFS_LOG_ERR, "%s: not a descriptor number", mountpoint);
+		return -EINVAL;
+	}
+	/* It must be an open /dev/fuse (character device 10:229), nothing else. */
+	if (fstat((int)n, &sb) < 0 || !S_ISCHR(sb.st_mode) || major(sb.st_rdev) != 10 ||
+	    minor(sb.st_rdev) != 229) {
+		umfs_log(UMFS_LOG_ERR, "%s: not an open /dev/fuse connection", mountpoint);
+		return -EBADF;
+	}
+	fcntl((int)n, F_SETFD, FD_CLOEXEC);
+	free(st->mountpoint);
+	st->mountpoint = strdup(mountpoint);
+	if (!st->mountpoint)
+		return -ENOMEM;
+	st->fd = (int)n;
+	st->by_fusermount = false;
+	st->mounted = false; /* not ours to unmount */
+	return 0;
+}
+
 int umfs_mount(umfs_session *s, const char *mountpoint)
 {
 	struct mount_opts o;
 	int rc = mount_parse_options(s->cfg.mount_options, &o);
+
+	if (rc == 0 && is_dev_fd(mountpoint)) {
+		mount_opts_free(&o);
+		session_hold_signals(s);
+		rc = use_mounted_fd(mountpoint, &s->mnt);
+		if (rc < 0)
+			session_release_signals(s);
+		return rc;
+	}
 
 	/* From the moment the mount exists, a stop request must find it served or
 	 * unmounted, never kill the process under a live mount: hold the stop signals

@@ -47,6 +47,7 @@ static const char usage_text[] =
 	"  -d, --debug             trace every request and reply on stderr (implies -f)\n"
 	"  -s, --single-threaded   serve requests on one thread\n"
 	"  -t, --threads N         worker threads (default: one per CPU)\n"
+	"      --fsname NAME       the name mount tables show (same as -o fsname=NAME)\n"
 	"  -o OPT[,OPT...]         mount options: allow_other, noallow_other,\n"
 	"                          default_permissions, nodefault_permissions, ro, rw,\n"
 	"                          suid, dev, noexec, noatime, sync, dirsync,\n"
@@ -98,8 +99,8 @@ static int bad_option(char **argv)
 	const char *arg = argv[optind - 1];
 
 	/* getopt sets optopt to the option that lacks its value (short or long). */
-	if (optopt == 't' || optopt == 'o' || optopt == OPT_MAX_SIZE || optopt == OPT_MAX_NODES ||
-	    optopt == OPT_ATTR_TIMEOUT || optopt == OPT_ENTRY_TIMEOUT ||
+	if (optopt == 't' || optopt == 'o' || optopt == 'F' || optopt == OPT_MAX_SIZE ||
+	    optopt == OPT_MAX_NODES || optopt == OPT_ATTR_TIMEOUT || optopt == OPT_ENTRY_TIMEOUT ||
 	    optopt == OPT_NEGATIVE_TIMEOUT)
 		return usage_error("option '%s' needs a value", arg);
 	return usage_error("unknown option '%s'", arg);
@@ -143,16 +144,19 @@ static int exit_code_for(int err)
 }
 
 /* Options common to every kind, then the defaults, then what the user gave (last wins). */
-static char *mount_options(const char *kind, const char *user)
+static char *mount_options(const char *kind, const char *user, const char *fsname)
 {
 	const char *defaults = geteuid() == 0 ? "allow_other,default_permissions"
 					      : "default_permissions";
-	size_t n = strlen(defaults) + 2 * strlen(kind) + (user ? strlen(user) : 0) + 32;
+	size_t n = strlen(defaults) + 2 * strlen(kind) + (user ? strlen(user) : 0) +
+		   (fsname ? strlen(fsname) : 0) + 48;
 	char *s = malloc(n);
 
+	/* --fsname NAME is -o fsname=NAME, after -o so that it wins. */
 	if (s)
-		snprintf(s, n, "%s,fsname=%s,subtype=%s%s%s", defaults, kind, kind,
-			 user ? "," : "", user ? user : "");
+		snprintf(s, n, "%s,fsname=%s,subtype=%s%s%s%s%s", defaults, kind, kind,
+			 user ? "," : "", user ? user : "", fsname ? ",fsname=" : "",
+			 fsname ? fsname : "");
 	return s;
 }
 
@@ -193,6 +197,7 @@ static int cmd_mount(int argc, char **argv)
 		{ "attr-timeout", required_argument, NULL, OPT_ATTR_TIMEOUT },
 		{ "entry-timeout", required_argument, NULL, OPT_ENTRY_TIMEOUT },
 		{ "negative-timeout", required_argument, NULL, OPT_NEGATIVE_TIMEOUT },
+		{ "fsname", required_argument, NULL, 'F' },
 		KIND_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,7 +205,7 @@ static int cmd_mount(int argc, char **argv)
 	struct kind_args kargs = { 0 };
 	struct timeouts timeouts = { -1, -1, -1 };
 	const struct fs_kind *kind;
-	const char *user_opts = NULL, *mountpoint, *source = NULL;
+	const char *user_opts = NULL, *mountpoint, *source = NULL, *fsname = NULL;
 	bool foreground = false;
 	struct kind_instance inst;
 	umfs_session *s;
@@ -234,6 +239,7 @@ static int cmd_mount(int argc, char **argv)
 			if (parse_timeout(optarg, &timeouts.negative) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'F': fsname = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case '?': return bad_option(argv);
 		default:
@@ -259,7 +265,7 @@ static int cmd_mount(int argc, char **argv)
 	if (kind_check_args(kind, &kargs) < 0)
 		return EXIT_USAGE;
 
-	opts = mount_options(kind->name, user_opts);
+	opts = mount_options(kind->name, user_opts, fsname);
 	if (!opts)
 		return EXIT_FAIL;
 	if (umfs_check_mount_options(opts) < 0) {

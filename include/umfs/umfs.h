@@ -352,6 +352,10 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
  * On success SIGINT, SIGTERM and SIGHUP stay blocked in the calling thread until the
  * session ends, so a stop asked for before umfs_session_loop() runs is not lost (it
  * is served as soon as the loop starts); the previous mask comes back at the end.
+ * A mountpoint of the form "/dev/fd/N" (the libfuse convention) names descriptor N,
+ * an open /dev/fuse that a launcher (umfsd) has already mounted: the session serves
+ * it as it is, ignores the mount options and leaves unmounting to the mounter;
+ * -EINVAL if N is not a number, -EBADF if it is not an open /dev/fuse.
  */
 int umfs_mount(umfs_session *s, const char *mountpoint);
 

@@ -17,6 +17,7 @@ UNITS = [
     ("codec", "tests/unit/test_codec", [], r"codec: \d+ passed, 0 failed"),
     ("memfs", "fs/memfs/test_memfs", [], r"\d+ passed, 0 failed"),
     ("memfs-stress", "fs/memfs/stress_memfs", ["20000", "8"], None),
+    ("launcher", "tests/unit/test_launcher", [], r"launcher: \d+ passed, 0 failed"),
 ]
 
 
@@ -38,6 +39,17 @@ def test_fuzz_decoder_briefly(tmp_path):
     if not shutil.which("clang"):
         pytest.skip("clang is not installed")
     r = subprocess.run([os.path.join(ROOT, "tests", "unit", "run_fuzz.sh"), "15"],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, FUZZ_DIR=str(tmp_path)))
+    assert r.returncode == 0, (r.stdout + r.stderr)[-20000:]
+
+
+def test_fuzz_launcher_decoder_briefly(tmp_path):
+    """libFuzzer on umfsd's request decoder for a few seconds (long runs:
+    run_fuzz_launcher.sh)."""
+    if not shutil.which("clang"):
+        pytest.skip("clang is not installed")
+    r = subprocess.run([os.path.join(ROOT, "tests", "unit", "run_fuzz_launcher.sh"), "10"],
                        capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, FUZZ_DIR=str(tmp_path)))
     assert r.returncode == 0, (r.stdout + r.stderr)[-20000:]
