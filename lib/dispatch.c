@@ -1103,6 +1103,11 @@ int umfs_dir_plus(const umfs_dirbuf *buf)
 	return buf->plus;
 }
 
+size_t umfs_dir_space(const umfs_dirbuf *buf)
+{
+	return buf->space;
+}
+
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off)
 {

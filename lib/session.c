@@ -429,6 +429,12 @@ static unsigned worker_count(const struct umfs_config *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded)
+{
+	s->cfg.threads = threads;
+	s->cfg.single_threaded = single_threaded;
+}
+
 static int start_workers(umfs_session *s)
 {
 	s->nworkers = worker_count(&s->cfg);

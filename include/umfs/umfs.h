@@ -268,6 +268,9 @@ void umfs_req_complete(umfs_req *req, ssize_t result);
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off);
 int umfs_dir_plus(const umfs_dirbuf *buf);
+/* Bytes the kernel asked for that are still free in the listing (for layers, such as
+ * umfs-fuse3, whose file systems size their own replies). */
+size_t umfs_dir_space(const umfs_dirbuf *buf);
 
 /* ---------------------------------------------------------------------------------- */
 /* Capabilities, negotiated at INIT (call these from the init callback).               */
@@ -359,6 +362,11 @@ int umfs_mount(umfs_session *s, const char *mountpoint);
  * it needs for the duration of the call.
  */
 int umfs_session_loop(umfs_session *s);
+
+/* Change the worker threads (as umfs_config.threads and .single_threaded) between
+ * umfs_session_new() and umfs_session_loop(); for layers that learn the loop's kind
+ * only after mounting (libfuse's fuse_session_loop vs fuse_session_loop_mt). */
+void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded);
 
 /* Ask a running loop to stop (async-signal-safe). It unmounts and returns. */
 void umfs_session_exit(umfs_session *s);
