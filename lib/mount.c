@@ -278,8 +278,10 @@ int mount_check_point(const char *mountpoint)
 			umfs_log(UMFS_LOG_ERR, "%s: %s", mountpoint, strerror(e));
 		return -e;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory", mountpoint);
+	/* A regular file may be a mount point too (a file system whose root is a file,
+	 * as libfuse's null example); rootmode= tells the kernel which. */
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory or a regular file", mountpoint);
 		return -ENOTDIR;
 	}
 	abs = absolute_path(mountpoint);
