@@ -177,6 +177,8 @@ static uint64_t default_wants(const struct umfs_operations *o)
 		w |= FUSE_POSIX_LOCKS;
 	if (o->flock)
 		w |= FUSE_FLOCK_LOCKS;
+	if (o->ioctl)
+		w |= FUSE_HAS_IOCTL_DIR;
 	return w;
 }
 
@@ -534,6 +536,7 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 		return NULL;
 	}
 	pthread_mutex_init(&s->intr_lock, NULL);
+	pthread_mutex_init(&s->retrieve_lock, NULL);
 	return s;
 }
 
@@ -654,6 +657,8 @@ void umfs_session_destroy(umfs_session *s)
 	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
 	close(s->wake_fd);
 	pthread_mutex_destroy(&s->intr_lock);
+	notify_free_retrieves(s);
+	pthread_mutex_destroy(&s->retrieve_lock);
 	free(s->mnt.mountpoint);
 	free(s);
 }

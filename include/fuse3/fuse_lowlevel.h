@@ -75,8 +75,9 @@ struct fuse_forget_data {
 #define FUSE_SET_ATTR_MTIME_NOW (1 << 8)
 #define FUSE_SET_ATTR_CTIME (1 << 10)
 
-/* fuse_lowlevel_notify_expire_entry flags */
-enum fuse_notify_entry_flags { FUSE_LL_INVALIDATE = 0, FUSE_LL_EXPIRE_ONLY = (1 << 0) };
+/* fuse_lowlevel_notify_expire_entry flags: 0 invalidates the name; EXPIRE_ONLY only
+ * marks it as timed out (kept for programs that still use it, as a cwd). */
+enum fuse_expire_flags { FUSE_LL_EXPIRE_ONLY = (1 << 0) };
 
 /*
  * The operations. Each gets the request (answer it with one fuse_reply_*), the
@@ -199,7 +200,8 @@ int fuse_lowlevel_notify_inval_inode(struct fuse_session *se, fuse_ino_t ino, of
 int fuse_lowlevel_notify_inval_entry(struct fuse_session *se, fuse_ino_t parent,
 				     const char *name, size_t namelen);
 int fuse_lowlevel_notify_expire_entry(struct fuse_session *se, fuse_ino_t parent,
-				      const char *name, size_t namelen);
+				      const char *name, size_t namelen,
+				      enum fuse_expire_flags flags);
 int fuse_lowlevel_notify_delete(struct fuse_session *se, fuse_ino_t parent, fuse_ino_t child,
 				const char *name, size_t namelen);
 int fuse_lowlevel_notify_store(struct fuse_session *se, fuse_ino_t ino, off_t offset,

@@ -160,6 +160,13 @@ static struct dirh *dirh_of(struct fuse_file_info *fi)
 	return (struct dirh *)(uintptr_t)fi->fh;
 }
 
+/* The program's own handle of an open directory (for ioctl on it). */
+uint64_t hl_dir_fh(struct fuse_file_info *fi);
+uint64_t hl_dir_fh(struct fuse_file_info *fi)
+{
+	return dirh_of(fi)->fh;
+}
+
 void hl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fuse *f = hl_enter(req);

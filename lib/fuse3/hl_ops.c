@@ -906,16 +906,63 @@ void hl_fill_ll_ops(struct fuse *f, struct fuse_lowlevel_ops *o)
 	o->poll = f->op.poll ? hl_poll : NULL;
 }
 
-/* ioctl and poll: see hl_ioctl.c once libumfs serves them. */
+/* ---- ioctl and poll ---- */
+uint64_t hl_dir_fh(struct fuse_file_info *fi);
+
 void hl_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	      struct fuse_file_info *fi, unsigned flags, const void *in_buf, size_t in_bufsz,
 	      size_t out_bufsz)
 {
-	fuse_reply_err(req, ENOSYS);
+	struct fuse *f = enter(req);
+	struct fuse_file_info ufi = *fi;
+	size_t size = in_bufsz > out_bufsz ? in_bufsz : out_bufsz;
+	char *path, *data = NULL;
+	int rc;
+
+	if (flags & FUSE_IOCTL_DIR)
+		ufi.fh = hl_dir_fh(fi);
+	PATH_OR_REPLY(f, ino, NULL, path);
+	/* The program reads its in data from, and writes its out data to, one buffer. */
+	if (size && !(data = calloc(1, size))) {
+		free(path);
+		reply_status(req, -ENOMEM);
+		return;
+	}
+	if (in_bufsz)
+		memcpy(data, in_buf, in_bufsz);
+	rc = f->op.ioctl(path, (int)cmd, arg, &ufi, flags, data);
+	free(path);
+	leave();
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_ioctl(req, rc, data, out_bufsz);
+	free(data);
 }
 
 void hl_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	     struct fuse_pollhandle *ph)
 {
-	fuse_reply_err(req, ENOSYS);
+	struct fuse *f = enter(req);
+	unsigned revents = 0;
+	char *path;
+	int rc;
+
+	if (tree_path(f, ino, NULL, &path) < 0) {
+		fuse_pollhandle_destroy(ph);
+		reply_status(req, -ESTALE);
+		return;
+	}
+	rc = f->op.poll(path, fi, ph, &revents);
+	free(path);
+	leave();
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_poll(req, revents);
+}
+
+int fuse_notify_poll(struct fuse_pollhandle *ph)
+{
+	return fuse_lowlevel_notify_poll(ph);
 }

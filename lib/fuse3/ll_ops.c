@@ -422,6 +422,52 @@ static int ll_lseek(umfs_req *ur, void *node, void *fh, off_t off, int whence, o
 	return (int)req_end(r);
 }
 
+static int ll_ioctl(umfs_req *ur, void *node, void *fh, unsigned int cmd, uint64_t arg,
+		    unsigned flags, const void *in, size_t in_size, void *out, size_t out_size,
+		    size_t *out_len)
+{
+	BEGIN(K_IOCTL);
+	unsigned f = 0;
+
+	if (flags & UMFS_IOCTL_COMPAT)
+		f |= FUSE_IOCTL_COMPAT;
+	if (flags & UMFS_IOCTL_DIR)
+		f |= FUSE_IOCTL_DIR;
+	r->buf = out;
+	r->size = out_size;
+	r->extra = out_len;
+	r->se->op.ioctl(r, node_ino(node), (int)cmd, (void *)(uintptr_t)arg, fi_of(r, fh), f,
+			in_size ? in : NULL, in_size, out_size);
+	return (int)req_end(r);
+}
+
+static int ll_poll(umfs_req *ur, void *node, void *fh, unsigned events, umfs_pollhandle *ph,
+		   unsigned *revents)
+{
+	BEGIN(K_POLL);
+	struct fuse_file_info *fi = fi_of(r, fh);
+
+	fi->poll_events = events;
+	r->extra = revents;
+	/* A fuse_pollhandle is libumfs's: the same object under libfuse's name. */
+	r->se->op.poll(r, node_ino(node), fi, (struct fuse_pollhandle *)ph);
+	return (int)req_end(r);
+}
+
+static void ll_retrieve_reply(void *fs, void *cookie, void *node, off_t off, const void *data,
+			      size_t size)
+{
+	struct fuse_session *se = fs;
+	struct fuse_req *r = req_begin(se, NULL, K_NONE);
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	if (!r)
+		return;
+	bv.buf[0].mem = (void *)data;
+	se->op.retrieve_reply(r, cookie, node_ino(node), off, &bv);
+	req_end(r);
+}
+
 /* Only the operations the program has: a NULL one keeps libumfs's meaning (ENOSYS,
  * or the kernel's own handling, as libfuse's missing ones do). */
 void ll_fill_uops(struct fuse_session *se)
@@ -441,9 +487,10 @@ void ll_fill_uops(struct fuse_session *se)
 	SET(readdir); SET(releasedir); SET(fsyncdir); SET(statfs); SET(setxattr);
 	SET(getxattr); SET(listxattr); SET(removexattr); SET(access); SET(getlk);
 	SET(setlk); SET(flock); SET(fallocate); SET(copy_file_range); SET(lseek);
-#undef SET
 	if (o->forget || o->forget_multi)
 		u->forget = ll_forget;
 	if (o->write || o->write_buf)
 		u->write = ll_write;
+	SET(ioctl); SET(poll); SET(retrieve_reply);
+#undef SET
 }

@@ -389,6 +389,70 @@ int fuse_reply_data(fuse_req_t req, struct fuse_bufvec *bufv, enum fuse_buf_copy
 	return req_done(req, n);
 }
 
+/* ---- ioctl and poll ---- */
+
+int fuse_reply_ioctl(fuse_req_t req, int result, const void *buf, size_t size)
+{
+	if (req->kind != K_IOCTL)
+		return fuse_reply_err(req, EIO);
+	if (result < 0)
+		return fuse_reply_err(req, -result);
+	if (size > req->size)
+		size = req->size;
+	if (size)
+		memcpy(req->buf, buf, size);
+	*(size_t *)req->extra = size;
+	return req_done(req, result);
+}
+
+int fuse_reply_ioctl_iov(fuse_req_t req, int result, const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	char *b;
+	int rc;
+
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	b = malloc(total ? total : 1);
+	if (!b)
+		return fuse_reply_err(req, ENOMEM);
+	total = 0;
+	for (int i = 0; i < count; i++) {
+		memcpy(b + total, iov[i].iov_base, iov[i].iov_len);
+		total += iov[i].iov_len;
+	}
+	rc = fuse_reply_ioctl(req, result, b, total);
+	free(b);
+	return rc;
+}
+
+int fuse_reply_ioctl_retry(fuse_req_t req, const struct iovec *in_iov, size_t in_count,
+			   const struct iovec *out_iov, size_t out_count)
+{
+	/* Retries are for unrestricted ioctls, which only CUSE devices get. */
+	fuse_log(FUSE_LOG_ERR, "fuse: fuse_reply_ioctl_retry: unrestricted ioctls are CUSE's, not available on umfs\n");
+	return fuse_reply_err(req, ENOSYS);
+}
+
+int fuse_reply_poll(fuse_req_t req, unsigned revents)
+{
+	if (req->kind != K_POLL)
+		return fuse_reply_err(req, EIO);
+	*(unsigned *)req->extra = revents;
+	return req_done(req, 0);
+}
+
+int fuse_lowlevel_notify_poll(struct fuse_pollhandle *ph)
+{
+	return umfs_notify_poll((umfs_pollhandle *)ph);
+}
+
+void fuse_pollhandle_destroy(struct fuse_pollhandle *ph)
+{
+	if (ph)
+		umfs_pollhandle_destroy((umfs_pollhandle *)ph);
+}
+
 /* ---- request information ---- */
 
 void *fuse_req_userdata(fuse_req_t req)

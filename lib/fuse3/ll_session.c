@@ -257,10 +257,16 @@ int fuse_lowlevel_notify_inval_entry(struct fuse_session *se, fuse_ino_t parent,
 }
 
 int fuse_lowlevel_notify_expire_entry(struct fuse_session *se, fuse_ino_t parent,
-				      const char *name, size_t namelen)
+				      const char *name, size_t namelen,
+				      enum fuse_expire_flags flags)
 {
-	/* libumfs has no "expire only" notification; invalidating is the stronger form. */
-	return fuse_lowlevel_notify_inval_entry(se, parent, name, namelen);
+	char n[1025];
+
+	if (!(flags & FUSE_LL_EXPIRE_ONLY))
+		return fuse_lowlevel_notify_inval_entry(se, parent, name, namelen);
+	if (with_name(name, namelen, n, sizeof(n)) < 0)
+		return -EINVAL;
+	return umfs_notify_expire_entry(se->us, ino_node(parent), n);
 }
 
 int fuse_lowlevel_notify_delete(struct fuse_session *se, fuse_ino_t parent, fuse_ino_t child,
@@ -271,6 +277,12 @@ int fuse_lowlevel_notify_delete(struct fuse_session *se, fuse_ino_t parent, fuse
 	if (with_name(name, namelen, n, sizeof(n)) < 0)
 		return -EINVAL;
 	return notify_rc(umfs_notify_delete(se->us, ino_node(parent), ino_node(child), n));
+}
+
+int fuse_lowlevel_notify_retrieve(struct fuse_session *se, fuse_ino_t ino, size_t size,
+				  off_t offset, void *cookie)
+{
+	return umfs_notify_retrieve(se->us, ino_node(ino), offset, size, cookie);
 }
 
 int fuse_lowlevel_notify_store(struct fuse_session *se, fuse_ino_t ino, off_t offset,
