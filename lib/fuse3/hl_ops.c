@@ -73,6 +73,9 @@ static void fix_attr(struct fuse *f, struct node *n, struct stat *st)
 {
 	if (!f->conf.use_ino)
 		st->st_ino = n ? n->ino : st->st_ino;
+	/* A file parked under a hidden name has no name left, as far as programs know. */
+	if (n && n->hidden && st->st_nlink > 0)
+		st->st_nlink--;
 	if (f->conf.set_mode)
 		st->st_mode = (st->st_mode & S_IFMT) | (0777 & ~f->conf.umask);
 	if (f->conf.set_uid)

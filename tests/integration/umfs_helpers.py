@@ -870,26 +870,31 @@ def fuse3_example_client(name):
 _FUSE3_OPTS = 'default_permissions,allow_other'
 
 
-def _fuse3_whole_root(name):
+def _fuse3_whole_root(name, variant):
     def program(workdir, mnt):
         # passthrough and passthrough_fh show "/": the test's source is a subdirectory.
-        return [fuse3_example(name), '-f', '-o', _FUSE3_OPTS, mnt], mirror_source(workdir)
+        return [fuse3_example(name, variant), '-f', '-o', _FUSE3_OPTS, mnt], mirror_source(workdir)
     return program
 
 
-def _fuse3_ll(workdir, mnt):
-    return ([fuse3_example('passthrough_ll'), '-f', '-o',
-             'source=%s,xattr,%s' % (mirror_source(workdir), _FUSE3_OPTS), mnt], '')
+def _fuse3_ll(variant):
+    def program(workdir, mnt):
+        return ([fuse3_example('passthrough_ll', variant), '-f', '-o',
+                 'source=%s,xattr,%s' % (mirror_source(workdir), _FUSE3_OPTS), mnt], '')
+    return program
 
 
-for _name, _prog in (('passthrough', _fuse3_whole_root('passthrough')),
-                     ('passthrough_fh', _fuse3_whole_root('passthrough_fh')),
-                     ('passthrough_ll', _fuse3_ll)):
-    FS_KINDS['fuse3-' + _name] = FsKind('fuse3-' + _name, None,
-                                        features={'devices', 'seek_hole'},
-                                        fstype='fuse.umfs-' + _name,
-                                        prepare=lambda work: _make_source(work),
-                                        program=_prog)
+# fuse3-NAME: the example on umfs-fuse3; libfuse-NAME: the same source on libfuse, for
+# telling the example's own limits from umfs-fuse3's (UMFS_TEST_FS=libfuse-...).
+for _variant, _prefix in (('umfs', 'fuse3-'), ('libfuse', 'libfuse-')):
+    for _name, _prog in (('passthrough', _fuse3_whole_root('passthrough', _variant)),
+                         ('passthrough_fh', _fuse3_whole_root('passthrough_fh', _variant)),
+                         ('passthrough_ll', _fuse3_ll(_variant))):
+        FS_KINDS[_prefix + _name] = FsKind(_prefix + _name, None,
+                                           features={'devices', 'seek_hole'},
+                                           fstype='fuse.%s-%s' % (_variant, _name),
+                                           prepare=lambda work: _make_source(work),
+                                           program=_prog)
 
 
 class ProgramMount(Mount):
