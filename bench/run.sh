@@ -30,9 +30,11 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
   --rounds N      rounds (default 3); each round mounts every target afresh and runs
                   each scenario on each target in turn, in a rotating order
   --quick         fewer files and a smaller file (for a smoke run)
-  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs
-                  (default tmpfs,memfs,passthrough_ll; mirror and bindfs only when
-                  asked for; mirror shows a directory of the same tmpfs)
+  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs,
+                  ptll-umfs (default tmpfs,memfs,passthrough_ll; mirror, bindfs and
+                  ptll-umfs only when asked for; mirror shows a directory of the same
+                  tmpfs; ptll-umfs is libfuse's passthrough_ll.c built on umfs-fuse3,
+                  with the same options as passthrough_ll)
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
@@ -62,8 +64,8 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive numbe
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case "$t" in
-	tmpfs|memfs|mirror|passthrough_ll|bindfs) ;;
-	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs)" >&2; exit 2 ;;
+	tmpfs|memfs|mirror|passthrough_ll|bindfs|ptll-umfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs, ptll-umfs)" >&2; exit 2 ;;
 	esac
 done
 
@@ -180,6 +182,24 @@ if have_target passthrough_ll; then
 	PTLL=$WORK/bin/passthrough_ll
 fi
 
+# ptll-umfs: the same passthrough_ll.c, compiled the same way (gcc -O2), against
+# umfs-fuse3 as a user would (pkg-config umfs-fuse3, here the build's uninstalled one).
+PTLL_UMFS=
+PTLL_UMFS_LIBS=$BUILD/lib/fuse3
+if have_target ptll-umfs; then
+	SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+	if [ ! -f "$SRC" ] || [ ! -f "$BUILD/meson-uninstalled/umfs-fuse3-uninstalled.pc" ]; then
+		log "WARNING: $SRC or the umfs-fuse3 build is missing: ptll-umfs is left out of this run"
+		drop_target ptll-umfs
+	else
+		log "compiling passthrough_ll from $SRC against umfs-fuse3"
+		# shellcheck disable=SC2046
+		gcc -O2 -o "$WORK/bin/ptll-umfs" "$SRC" \
+			$(PKG_CONFIG_PATH=$BUILD/meson-uninstalled pkg-config --cflags --libs umfs-fuse3)
+		PTLL_UMFS=$WORK/bin/ptll-umfs
+	fi
+fi
+
 if have_target bindfs && ! command -v bindfs >/dev/null; then
 	log "WARNING: bindfs is not installed (apt-get install bindfs): left out of this run"
 	drop_target bindfs
@@ -245,6 +265,12 @@ mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MN
 		mnt=$WORK/mnt-ptll
 		rm -rf "$WORK/fs/ptll-src"; mkdir -p "$WORK/fs/ptll-src" "$mnt"
 		"$PTLL" -f -o "source=$WORK/fs/ptll-src,$PTLL_OPTS" "$mnt" >"$WORK/$t.log" 2>&1 &
+		;;
+	ptll-umfs)
+		mnt=$WORK/mnt-ptll-umfs
+		rm -rf "$WORK/fs/ptll-umfs-src"; mkdir -p "$WORK/fs/ptll-umfs-src" "$mnt"
+		LD_LIBRARY_PATH=$PTLL_UMFS_LIBS "$PTLL_UMFS" -f -o "source=$WORK/fs/ptll-umfs-src,$PTLL_OPTS" \
+			"$mnt" >"$WORK/$t.log" 2>&1 &
 		;;
 	bindfs)
 		mnt=$WORK/mnt-bindfs
@@ -349,6 +375,7 @@ MD=$WORK/latest.md
 	     "passthrough_ll: \`-o source=<tmpfs dir>,$PTLL_OPTS\` (libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'));" \
 	     "tmpfs and the peers' sources on one tmpfs"
 	echo "- mirror (when run): \`umfs mount mirror SRC MNT -f${MIRROR_ARGS:+ $MIRROR_ARGS}\`, SRC on the same tmpfs"
+	echo "- ptll-umfs (when run): the same passthrough_ll.c and options, built on umfs-fuse3 (ratio > 1: faster than on libfuse)"
 	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
 	echo "- values: ops/s (I/O rows: ops/s and MiB/s); ratio > 1 means memfs is faster"
 	echo
@@ -394,12 +421,16 @@ MD=$WORK/latest.md
 		for (k = 1; k <= nt; k++) { if (T[k] == "memfs") has_m = 1; if (T[k] == "tmpfs") has_t = 1; if (T[k] == "passthrough_ll") has_p = 1 }
 		if (has_m && has_t) { hdr = hdr " | memfs/tmpfs"; sep = sep "|--:" }
 		if (has_m && has_p) { hdr = hdr " | memfs/passthrough_ll"; sep = sep "|--:" }
+		has_u = 0
+		for (k = 1; k <= nt; k++) if (T[k] == "ptll-umfs") has_u = 1
+		if (has_u && has_p) { hdr = hdr " | ptll-umfs/passthrough_ll"; sep = sep "|--:" }
 		print hdr " |"; print sep "|"
 		for (i = 1; i <= ns; i++) {
 			s = order[i]; line = "| " s
 			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
 			if (has_m && has_t) line = line " | " rfmt(ratio(med["memfs", s], med["tmpfs", s]))
 			if (has_m && has_p) line = line " | " rfmt(ratio(med["memfs", s], med["passthrough_ll", s]))
+			if (has_u && has_p) line = line " | " rfmt(ratio(med["ptll-umfs", s], med["passthrough_ll", s]))
 			print line " |"
 		}
 		# The issue targets for memfs.
