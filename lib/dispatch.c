@@ -1204,8 +1204,26 @@ size_t umfs_dir_space(const umfs_dirbuf *buf)
 	return buf->space;
 }
 
+static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
+		   off_t next_off, double entry_timeout, double attr_timeout);
+
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off)
+{
+	const struct umfs_config *c = &buf->req->s->cfg;
+
+	return dir_add(buf, name, st, node, next_off, c->entry_timeout, c->attr_timeout);
+}
+
+int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
+		       off_t next_off)
+{
+	return dir_add(buf, name, &e->attr, e->node, next_off, e->entry_timeout,
+		       e->attr_timeout);
+}
+
+static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
+		   off_t next_off, double entry_timeout, double attr_timeout)
 {
 	size_t namelen = strlen(name);
 	size_t used;
@@ -1226,7 +1244,7 @@ int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void
 			return 1;
 		}
 		if (node)
-			codec_entry_out(&e, id, gen, st, s->cfg.entry_timeout, s->cfg.attr_timeout);
+			codec_entry_out(&e, id, gen, st, entry_timeout, attr_timeout);
 		else
 			codec_entry_out(&e, 0, 0, st, 0, 0);
 		used = codec_direntplus(buf->pos, buf->space, &e, (uint64_t)next_off, name,

@@ -297,6 +297,10 @@ void umfs_req_complete(umfs_req *req, ssize_t result);
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off);
 int umfs_dir_plus(const umfs_dirbuf *buf);
+/* As umfs_dir_add, with the entry's own timeouts (e->node, e->attr, e->entry_timeout,
+ * e->attr_timeout) instead of the session's defaults, for readdirplus. */
+int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
+		       off_t next_off);
 /* Bytes the kernel asked for that are still free in the listing (for layers, such as
  * umfs-fuse3, whose file systems size their own replies). */
 size_t umfs_dir_space(const umfs_dirbuf *buf);

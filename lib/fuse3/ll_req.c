@@ -305,10 +305,14 @@ static int reply_dir(fuse_req_t req, const char *buf, size_t size)
 		name[h.namelen] = '\0';
 		if (req->plus) {
 			struct ent_plus p;
+			struct umfs_entry ue;
 
 			memcpy(&p, buf + pos, sizeof(p));
-			if (full || umfs_dir_add(req->dir, name, &p.e.attr, ino_node(p.e.ino),
-						 (off_t)h.off)) {
+			ue.node = ino_node(p.e.ino);
+			ue.attr = p.e.attr;
+			ue.entry_timeout = p.e.entry_timeout;
+			ue.attr_timeout = p.e.attr_timeout;
+			if (full || umfs_dir_add_entry(req->dir, name, &ue, (off_t)h.off)) {
 				full = true;
 				if (p.e.ino && req->se->op.forget) {
 					struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
