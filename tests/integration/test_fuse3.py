@@ -216,6 +216,25 @@ def test_rename_over_open_file(serve, variant, workdir):
     stopped_cleanly(r)
 
 
+@pytest.mark.parametrize('single', [False, True])
+def test_replies_from_other_threads(serve, variant, single):
+    """tests/fuse3/async_ll.c answers every request from a thread of its own, after
+    its callback returned (libumfs's deferred replies underneath)."""
+    size = 3 * 1024 * 1024 + 123
+    r = serve(variant, 'async_ll', '-o', 'size=%d' % size, *(['-s'] if single else []))
+    assert os.listdir(r.mnt) == ['slow']
+    p = os.path.join(r.mnt, 'slow')
+    assert os.stat(p).st_size == size
+    want = bytes(ord('a') + i % 26 for i in range(size))
+    assert H.read_file(p) == want
+    # several readers at once, each request deferred
+    res = H.run(['sh', '-c', 'for i in 1 2 3 4 5 6; do cat "$1" > /dev/null & done; wait', 'sh', p])
+    assert res.rc == 0, res.err
+    with pytest.raises(FileNotFoundError):
+        os.stat(os.path.join(r.mnt, 'missing'))
+    stopped_cleanly(r)
+
+
 # ------------------------------------------------------------------------------------
 # ioctl and poll
 
