@@ -49,7 +49,7 @@ class Running:
         self.log = os.path.join(workdir, 'example.log')
         with open(self.log, 'wb') as f:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
-                                         start_new_session=True, env=H.base_env())
+                                         start_new_session=True, env=H.fuse3_env())
         H.wait_for(lambda: H.is_mounted(mnt) or self.proc.poll() is not None)
         if not H.is_mounted(mnt):
             self.stop()

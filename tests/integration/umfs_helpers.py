@@ -864,6 +864,17 @@ def fuse3_example_client(name):
     return os.path.join(BUILD, 'tests', 'fuse3', name)
 
 
+def fuse3_env():
+    """Environment for the examples: LeakSanitizer (asan builds) told about the option
+    strings the examples never free (tests/fuse3/lsan.supp)."""
+    supp = os.path.join(REPO, 'tests', 'fuse3', 'lsan.supp')
+    lsan = os.environ.get('LSAN_OPTIONS', '')
+    extra = {'LSAN_OPTIONS': (lsan + ':' if lsan else '') + 'suppressions=' + supp}
+    if os.environ.get('ASAN_OPTIONS'):
+        extra['ASAN_OPTIONS'] = os.environ['ASAN_OPTIONS']
+    return base_env(extra)
+
+
 # As root the examples would let anyone do anything: the kernel checks permissions
 # (default_permissions), as libfuse's own tests run them; allow_other for the tests
 # that act as other users.
@@ -953,7 +964,7 @@ def program_mount(kind, mnt, workdir):
     stderr_path = os.path.join(workdir, 'program-stderr.log')
     with open(stderr_path, 'wb') as errf:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
-                                env=base_env(), start_new_session=True)
+                                env=fuse3_env(), start_new_session=True)
     path = mnt + subdir if subdir else mnt
     m = ProgramMount(kind, mnt, path, workdir, proc, stderr_path)
     wait_for(lambda: is_mounted(mnt) or proc.poll() is not None)
