@@ -870,8 +870,9 @@ def fuse3_env():
     supp = os.path.join(REPO, 'tests', 'fuse3', 'lsan.supp')
     lsan = os.environ.get('LSAN_OPTIONS', '')
     extra = {'LSAN_OPTIONS': (lsan + ':' if lsan else '') + 'suppressions=' + supp}
-    if os.environ.get('ASAN_OPTIONS'):
-        extra['ASAN_OPTIONS'] = os.environ['ASAN_OPTIONS']
+    for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
+        if os.environ.get(var):
+            extra[var] = os.environ[var]
     return base_env(extra)
 
 
@@ -948,6 +949,9 @@ class ProgramMount(Mount):
                     self.notes.append('program still running after unmount; killed')
                     _kill_group(self.proc.pid)
                     self.proc.wait(timeout=10)
+            if self.proc.returncode:
+                self.notes.append('program exited %d: %s' % (self.proc.returncode,
+                                                             self.stderr_text()[-2000:]))
             if self.mounted():
                 force_unmount(self.mountpoint)
         finally:
