@@ -257,7 +257,7 @@ static char *absolute_path(const char *path)
 	return dir;
 }
 
-int mount_check_point(const char *mountpoint)
+int mount_check_point(const char *mountpoint, bool allow_file)
 {
 	struct stat st;
 	char *abs;
@@ -278,10 +278,11 @@ int mount_check_point(const char *mountpoint)
 			umfs_log(UMFS_LOG_ERR, "%s: %s", mountpoint, strerror(e));
 		return -e;
 	}
-	/* A regular file may be a mount point too (a file system whose root is a file,
-	 * as libfuse's null example); rootmode= tells the kernel which. */
-	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory or a regular file", mountpoint);
+	/* A regular file may be the mount point of a file system whose root is a file
+	 * (umfs_config.file_mountpoint; libfuse's null example); rootmode= tells the
+	 * kernel which. */
+	if (!S_ISDIR(st.st_mode) && !(allow_file && S_ISREG(st.st_mode))) {
+		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory", mountpoint);
 		return -ENOTDIR;
 	}
 	abs = absolute_path(mountpoint);
@@ -448,7 +449,7 @@ int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_
 	int rc, fd = -1;
 	char *abs;
 
-	rc = mount_check_point(mountpoint);
+	rc = mount_check_point(mountpoint, o->file_mountpoint);
 	if (rc < 0)
 		return rc;
 	abs = absolute_path(mountpoint);
@@ -555,6 +556,8 @@ int umfs_mount(umfs_session *s, const char *mountpoint)
 {
 	struct mount_opts o;
 	int rc = mount_parse_options(s->cfg.mount_options, &o);
+
+	o.file_mountpoint = s->cfg.file_mountpoint;
 
 	/* From the moment the mount exists, a stop request must find it served or
 	 * unmounted, never kill the process under a live mount: hold the stop signals

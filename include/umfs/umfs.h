@@ -366,6 +366,8 @@ struct umfs_config {
 	unsigned name_max;      /* longest name; 0 = 255 */
 	uint64_t want;          /* UMFS_CAP_* to ask for beyond the defaults */
 	uint64_t unwant;        /* UMFS_CAP_* not to ask for */
+	int file_mountpoint;    /* the root is a regular file: a regular file may be the
+				 * mount point (else -ENOTDIR) */
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);

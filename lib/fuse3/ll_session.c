@@ -78,6 +78,8 @@ struct fuse_session *fuse_session_new(struct fuse_args *args,
 	if (se->mount_opts && umfs_check_mount_options(se->mount_opts) < 0)
 		goto fail;
 	se->cfg.mount_options = se->mount_opts;
+	/* libfuse mounts on a regular file as well (a file system whose root is one). */
+	se->cfg.file_mountpoint = 1;
 	/* libfuse's defaults: nothing cached beyond what the replies say. */
 	se->cfg.entry_timeout = 0;
 	se->cfg.attr_timeout = 0;

@@ -78,6 +78,14 @@ _EXAMPLE_LIMITS_PATH = {
 }
 
 
+# Fails now and then on libfuse exactly as on umfs-fuse3, so neither pass nor fail says
+# anything: skipped on the example kinds.
+_EXAMPLE_FLAKY = {
+    'test_readdir_during_churn': 'passthrough_ll\'s readdir (telldir offsets on the source) '
+                                 'misses entries while the directory changes, on libfuse too',
+}
+
+
 def mark_example_limits(items):
     for item in items:
         spec = getattr(item, 'callspec', None)
@@ -85,6 +93,9 @@ def mark_example_limits(items):
         if not kind or not kind.startswith(('fuse3-', 'libfuse-')):
             continue
         name = item.originalname
+        if name in _EXAMPLE_FLAKY:
+            item.add_marker(pytest.mark.skip(reason='libfuse example: ' + _EXAMPLE_FLAKY[name]))
+            continue
         reason = _EXAMPLE_LIMITS_ALL.get(name)
         if not reason and not kind.endswith('passthrough_ll'):
             reason = _EXAMPLE_LIMITS_PATH.get(name)
