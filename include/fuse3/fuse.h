@@ -233,8 +233,50 @@ int fuse_fs_getxattr(struct fuse_fs *fs, const char *path, const char *name, cha
 		     size_t size);
 int fuse_fs_listxattr(struct fuse_fs *fs, const char *path, char *list, size_t size);
 int fuse_fs_removexattr(struct fuse_fs *fs, const char *path, const char *name);
+int fuse_fs_read_buf(struct fuse_fs *fs, const char *path, struct fuse_bufvec **bufp,
+		     size_t size, off_t off, struct fuse_file_info *fi);
+int fuse_fs_write_buf(struct fuse_fs *fs, const char *path, struct fuse_bufvec *buf, off_t off,
+		      struct fuse_file_info *fi);
+int fuse_fs_lock(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi, int cmd,
+		 struct flock *lock);
+int fuse_fs_flock(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi, int op);
+int fuse_fs_bmap(struct fuse_fs *fs, const char *path, size_t blocksize, uint64_t *idx);
+#if FUSE_USE_VERSION < 35
+int fuse_fs_ioctl(struct fuse_fs *fs, const char *path, int cmd, void *arg,
+		  struct fuse_file_info *fi, unsigned int flags, void *data);
+#else
+int fuse_fs_ioctl(struct fuse_fs *fs, const char *path, unsigned int cmd, void *arg,
+		  struct fuse_file_info *fi, unsigned int flags, void *data);
+#endif
+int fuse_fs_poll(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi,
+		 struct fuse_pollhandle *ph, unsigned *reventsp);
+int fuse_fs_fallocate(struct fuse_fs *fs, const char *path, int mode, off_t offset,
+		      off_t length, struct fuse_file_info *fi);
+ssize_t fuse_fs_copy_file_range(struct fuse_fs *fs, const char *path_in,
+				struct fuse_file_info *fi_in, off_t off_in, const char *path_out,
+				struct fuse_file_info *fi_out, off_t off_out, size_t len,
+				int flags);
+off_t fuse_fs_lseek(struct fuse_fs *fs, const char *path, off_t off, int whence,
+		    struct fuse_file_info *fi);
 void fuse_fs_init(struct fuse_fs *fs, struct fuse_conn_info *conn, struct fuse_config *cfg);
 void fuse_fs_destroy(struct fuse_fs *fs);
+
+/* The cache cleaner of -o remember=: umfs forgets as the kernel does, so there is
+ * nothing to clean; these succeed and do nothing. */
+int fuse_start_cleanup_thread(struct fuse *fuse);
+void fuse_stop_cleanup_thread(struct fuse *fuse);
+int fuse_clean_cache(struct fuse *fuse);
+
+/* Modules (-o modules=) are not available on umfs: fuse_new refuses the option. The
+ * types and the registration macro are here so that module sources compile. */
+struct fuse_module;
+typedef struct fuse_fs *(*fuse_module_factory_t)(struct fuse_args *args,
+						 struct fuse_fs *fs[]);
+#define FUSE_REGISTER_MODULE(name_, factory_) \
+	fuse_module_factory_t fuse_module_##name_##_factory = factory_
+
+/* Mounting outside a session: not on umfs (-1, after a message). */
+int fuse_open_channel(const char *mountpoint, const char *options);
 
 #ifdef __cplusplus
 }

@@ -265,6 +265,19 @@ void fuse_session_destroy(struct fuse_session *se);
 /* -1 under umfs: libumfs owns the /dev/fuse descriptors. */
 int fuse_session_fd(struct fuse_session *se);
 
+/* A program's own request loop (and custom I/O) cannot run on umfs: libumfs reads
+ * /dev/fuse itself. Calling these stops the build with the reason. */
+struct fuse_custom_io;
+#define UMFS_FUSE3_NO_OWN_LOOP                                                          \
+	__attribute__((error("umfs-fuse3: libumfs owns the /dev/fuse loop; use "           \
+			     "fuse_session_loop or fuse_session_loop_mt")))
+int fuse_session_receive_buf(struct fuse_session *se, struct fuse_buf *buf)
+	UMFS_FUSE3_NO_OWN_LOOP;
+void fuse_session_process_buf(struct fuse_session *se, const struct fuse_buf *buf)
+	UMFS_FUSE3_NO_OWN_LOOP;
+int fuse_session_custom_io(struct fuse_session *se, const struct fuse_custom_io *io, int fd)
+	UMFS_FUSE3_NO_OWN_LOOP;
+
 #ifdef __cplusplus
 }
 #endif

@@ -412,3 +412,110 @@ void fuse_fs_destroy(struct fuse_fs *fs)
 		fs->op.destroy(fs->user_data);
 	free(fs);
 }
+
+int fuse_fs_read_buf(struct fuse_fs *fs, const char *path, struct fuse_bufvec **bufp,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	if (!fs->op.read_buf && fs->op.read) {
+		/* read into a buffer of our own, handed over as a one-piece bufvec */
+		struct fuse_bufvec *bv = malloc(sizeof(*bv));
+		char *mem = malloc(size ? size : 1);
+		int rc;
+
+		if (!bv || !mem) {
+			free(bv);
+			free(mem);
+			return -ENOMEM;
+		}
+		rc = fuse_fs_read(fs, path, mem, size, off, fi);
+		if (rc < 0) {
+			free(bv);
+			free(mem);
+			return rc;
+		}
+		*bv = FUSE_BUFVEC_INIT((size_t)rc);
+		bv->buf[0].mem = mem;
+		*bufp = bv;
+		return 0;
+	}
+	FS_CALL(read_buf, path, bufp, size, off, fi);
+}
+int fuse_fs_write_buf(struct fuse_fs *fs, const char *path, struct fuse_bufvec *buf, off_t off,
+		      struct fuse_file_info *fi)
+{
+	if (!fs->op.write_buf && fs->op.write) {
+		size_t size = fuse_buf_size(buf);
+		struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
+		int rc;
+
+		mem.buf[0].mem = malloc(size ? size : 1);
+		if (!mem.buf[0].mem)
+			return -ENOMEM;
+		rc = (int)fuse_buf_copy(&mem, buf, 0);
+		if (rc >= 0)
+			rc = fuse_fs_write(fs, path, mem.buf[0].mem, (size_t)rc, off, fi);
+		free(mem.buf[0].mem);
+		return rc;
+	}
+	FS_CALL(write_buf, path, buf, off, fi);
+}
+int fuse_fs_lock(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi, int cmd,
+		 struct flock *lock) { FS_CALL(lock, path, fi, cmd, lock); }
+int fuse_fs_flock(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi, int op)
+{ FS_CALL(flock, path, fi, op); }
+int fuse_fs_bmap(struct fuse_fs *fs, const char *path, size_t blocksize, uint64_t *idx)
+{ FS_CALL(bmap, path, blocksize, idx); }
+int fuse_fs_ioctl(struct fuse_fs *fs, const char *path, unsigned int cmd, void *arg,
+		  struct fuse_file_info *fi, unsigned int flags, void *data)
+{ FS_CALL(ioctl, path, cmd, arg, fi, flags, data); }
+int fuse_fs_poll(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi,
+		 struct fuse_pollhandle *ph, unsigned *reventsp)
+{ FS_CALL(poll, path, fi, ph, reventsp); }
+int fuse_fs_fallocate(struct fuse_fs *fs, const char *path, int mode, off_t offset,
+		      off_t length, struct fuse_file_info *fi)
+{ FS_CALL(fallocate, path, mode, offset, length, fi); }
+
+/* The calls that return a count or an offset wider than int. */
+#define FS_CALL_WIDE(type, name, ...)                                   \
+	do {                                                            \
+		struct fuse_context *c_ = fuse_get_context();           \
+		void *saved_ = c_->private_data;                        \
+		type r_;                                                \
+		if (!fs->op.name)                                       \
+			return -ENOSYS;                                 \
+		c_->private_data = fs->user_data;                       \
+		r_ = fs->op.name(__VA_ARGS__);                          \
+		c_->private_data = saved_;                              \
+		return r_;                                              \
+	} while (0)
+
+ssize_t fuse_fs_copy_file_range(struct fuse_fs *fs, const char *path_in,
+				struct fuse_file_info *fi_in, off_t off_in, const char *path_out,
+				struct fuse_file_info *fi_out, off_t off_out, size_t len,
+				int flags)
+{ FS_CALL_WIDE(ssize_t, copy_file_range, path_in, fi_in, off_in, path_out, fi_out, off_out,
+	       len, flags); }
+off_t fuse_fs_lseek(struct fuse_fs *fs, const char *path, off_t off, int whence,
+		    struct fuse_file_info *fi)
+{ FS_CALL_WIDE(off_t, lseek, path, off, whence, fi); }
+
+int fuse_start_cleanup_thread(struct fuse *fuse)
+{
+	return 0;
+}
+
+void fuse_stop_cleanup_thread(struct fuse *fuse)
+{
+}
+
+int fuse_clean_cache(struct fuse *fuse)
+{
+	return 3600; /* seconds until the next cleaning would be due */
+}
+
+int fuse_open_channel(const char *mountpoint, const char *options)
+{
+	fuse_log(FUSE_LOG_ERR, "fuse: fuse_open_channel is not available on umfs (mount with a session)\n");
+	return -1;
+}
+

@@ -460,6 +460,14 @@ int main(int argc, char *argv[])
 		fuse_session_loop_mt(se, c);
 #endif
 		fuse_new(&args, &hl, sizeof(hl), NULL);
+		struct fuse_conn_info_opts *co = fuse_parse_conn_info_opts(&args);
+		struct fuse_conn_info ci = { 0 };
+		fuse_apply_conn_info_opts(co, &ci);
+		struct fuse_fs *fs = fuse_fs_new(&hl, sizeof(hl), NULL);
+		struct stat st;
+		fuse_fs_getattr(fs, "/", &st, NULL);
+		fuse_fs_lseek(fs, "/", 0, SEEK_SET, NULL);
+		fuse_fs_destroy(fs);
 	}
 	fuse_session_destroy(se);
 	return fuse_main(argc, argv, &hl, NULL);
@@ -478,6 +486,18 @@ def test_every_api_version_builds(workdir):
         assert res.rc == 0, 'FUSE_USE_VERSION=%d: %s' % (v, res.err)
     res = H.run(['gcc', '-fsyntax-only', '-DFUSE_USE_VERSION=29', src] + flags)
     assert res.rc != 0 and 'FUSE_USE_VERSION' in res.err
+
+
+def test_own_loop_is_refused(workdir):
+    """A program that reads /dev/fuse itself cannot run on umfs: its build says why."""
+    src = os.path.join(workdir, 'l.c')
+    with open(src, 'w') as f:
+        f.write('#define FUSE_USE_VERSION 34\n#include <fuse_lowlevel.h>\n'
+                'int f(struct fuse_session *se, struct fuse_buf *b)\n'
+                '{ return fuse_session_receive_buf(se, b); }\n')
+    res = H.run(['gcc', '-c', '-o', os.path.join(workdir, 'l.o'), src]
+                + pkg_config('--cflags', 'umfs-fuse3'))
+    assert res.rc != 0 and 'owns the /dev/fuse loop' in res.err
 
 
 def test_cuse_is_refused(workdir):
