@@ -305,16 +305,6 @@ def test_notify_inode(serve, variant, name):
     stopped_cleanly(r)
 
 
-def test_notify_no_notify_keeps_cache(serve, variant):
-    """Control: without notifications the kernel keeps serving its cached page."""
-    r = serve(variant, 'notify_inval_inode', '--update-interval=1', '--no-notify')
-    p = os.path.join(r.mnt, 'current_time')
-    first = H.read_file(p)
-    time.sleep(2.5)
-    assert H.read_file(p) == first
-    stopped_cleanly(r)
-
-
 @pytest.mark.parametrize('only_expire', [False, True])
 def test_notify_inval_entry(serve, variant, only_expire):
     opts = ['--update-interval=1', '--timeout=30'] + (['--only-expire'] if only_expire else [])
