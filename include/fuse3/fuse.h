@@ -213,6 +213,8 @@ int fuse_fs_opendir(struct fuse_fs *fs, const char *path, struct fuse_file_info 
 int fuse_fs_readdir(struct fuse_fs *fs, const char *path, void *buf, fuse_fill_dir_t filler,
 		    off_t off, struct fuse_file_info *fi, enum fuse_readdir_flags flags);
 int fuse_fs_releasedir(struct fuse_fs *fs, const char *path, struct fuse_file_info *fi);
+int fuse_fs_fsyncdir(struct fuse_fs *fs, const char *path, int datasync,
+		     struct fuse_file_info *fi);
 int fuse_fs_create(struct fuse_fs *fs, const char *path, mode_t mode,
 		   struct fuse_file_info *fi);
 int fuse_fs_chmod(struct fuse_fs *fs, const char *path, mode_t mode,

@@ -95,9 +95,15 @@ int fuse_parse_cmdline(struct fuse_args *args, struct fuse_cmdline_opts *opts)
 	return 0;
 }
 
+/* libfuse 3.0's struct fuse_cmdline_opts ends before max_threads: fill only that much
+ * (for programs built against it, through libfuse3.so.3's old symbol versions). */
 int fuse_parse_cmdline_30(struct fuse_args *args, struct fuse_cmdline_opts *opts)
 {
-	return fuse_parse_cmdline(args, opts);
+	struct fuse_cmdline_opts full;
+	int rc = fuse_parse_cmdline(args, &full);
+
+	memcpy(opts, &full, offsetof(struct fuse_cmdline_opts, max_threads));
+	return rc;
 }
 
 int fuse_parse_cmdline_312(struct fuse_args *args, struct fuse_cmdline_opts *opts)

@@ -375,6 +375,8 @@ int fuse_fs_releasedir(struct fuse_fs *fs, const char *path, struct fuse_file_in
 		return 0;
 	FS_CALL(releasedir, path, fi);
 }
+int fuse_fs_fsyncdir(struct fuse_fs *fs, const char *path, int datasync,
+		     struct fuse_file_info *fi) { FS_CALL(fsyncdir, path, datasync, fi); }
 int fuse_fs_create(struct fuse_fs *fs, const char *path, mode_t mode, struct fuse_file_info *fi)
 { FS_CALL(create, path, mode, fi); }
 int fuse_fs_chmod(struct fuse_fs *fs, const char *path, mode_t mode, struct fuse_file_info *fi)

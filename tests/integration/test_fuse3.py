@@ -496,3 +496,68 @@ def test_cuse_is_refused(workdir):
         f.write('#define FUSE_USE_VERSION 31\n#include <cuse_lowlevel.h>\n')
     res = H.run(['gcc', '-fsyntax-only', src] + pkg_config('--cflags', 'umfs-fuse3'))
     assert res.rc != 0 and 'CUSE' in res.err
+
+
+# ------------------------------------------------------------------------------------
+# Binary compatibility: libfuse3.so.3 (lib/fuse3/abi) runs programs built against
+# libfuse, unchanged, through LD_LIBRARY_PATH
+
+ABI_DIR = os.path.join(H.BUILD, 'lib', 'fuse3', 'abi')
+DEBIAN_LIBFUSE = '/lib/x86_64-linux-gnu/libfuse3.so.3'
+
+
+def exported(lib):
+    out = subprocess.run(['objdump', '-T', lib], capture_output=True, text=True, check=True).stdout
+    syms = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[3] != '*UND*' and f[-1].startswith(('fuse_', 'cuse_')):
+            syms.add((f[-2].strip('()'), f[-1]))
+    return syms
+
+
+def test_abi_symbols_match_libfuse():
+    if not os.path.exists(DEBIAN_LIBFUSE):
+        pytest.skip('Debian\'s libfuse3.so.3 is not installed')
+    ours = exported(os.path.join(ABI_DIR, 'libfuse3.so.3'))
+    theirs = exported(DEBIAN_LIBFUSE)
+    assert theirs - ours == set(), 'missing: %s' % sorted(theirs - ours)
+    assert ours - theirs == set(), 'extra: %s' % sorted(ours - theirs)
+
+
+@pytest.mark.parametrize('name', ['hello', 'hello_ll', 'passthrough_ll'])
+def test_libfuse_binaries_run_on_umfs(workdir, name):
+    exe = example('libfuse', name)
+    env = H.fuse3_env()
+    env['LD_LIBRARY_PATH'] = ABI_DIR
+    ldd = H.run(['ldd', exe], env=env)
+    assert os.path.join(ABI_DIR, 'libfuse3.so.3') in ldd.out, ldd.out
+    mnt = os.path.join(workdir, 'mnt')
+    os.mkdir(mnt)
+    src = os.path.join(workdir, 'src')
+    os.mkdir(src)
+    args = ['-o', 'source=' + src] if name == 'passthrough_ll' else []
+    with open(os.path.join(workdir, 'log'), 'wb') as log:
+        proc = subprocess.Popen([exe, '-f'] + args + [mnt], env=env, stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
+        assert H.is_mounted(mnt), H.read_file(os.path.join(workdir, 'log'))
+        # served by umfs: the version it reports is umfs-fuse3's
+        res = H.run([exe, '-V'], env=env)
+        assert 'umfs' in res.out
+        if name == 'passthrough_ll':
+            H.write_file(os.path.join(mnt, 'x'), b'through umfs')
+            assert H.read_file(os.path.join(src, 'x')) == b'through umfs'
+            assert os.listdir(mnt) == ['x']
+        else:
+            assert H.read_file(os.path.join(mnt, 'hello')) == b'Hello World!\n'
+    finally:
+        H.run(['fusermount3', '-u', mnt])
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            H.force_unmount(mnt)
+            proc.kill()
+            rc = proc.wait()
+    assert rc == 0, H.read_file(os.path.join(workdir, 'log'))
