@@ -389,8 +389,9 @@ static void hl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	rc = 0;
-	/* A target still open keeps its data under a hidden name. */
-	if (!(flags & RENAME_EXCHANGE))
+	/* A target still open keeps its data under a hidden name (not with NOREPLACE,
+	 * where an existing target is an error, nor EXCHANGE, where it keeps a name). */
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
 		rc = hide(f, newparent, newname, to);
 	if (rc >= 0) {
 		rc = f->op.rename ? f->op.rename(from, to, flags) : -ENOSYS;
