@@ -32,9 +32,11 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
   --rounds N      rounds (default 3); each round mounts every target afresh and runs
                   each scenario on each target in turn, in a rotating order
   --quick         fewer files and a smaller file (for a smoke run)
-  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs
-                  (default tmpfs,memfs,passthrough_ll; mirror and bindfs only when
-                  asked for; mirror shows a directory of the same tmpfs)
+  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs,
+                  ptll-umfs (default tmpfs,memfs,passthrough_ll; mirror, bindfs and
+                  ptll-umfs only when asked for; mirror shows a directory of the same
+                  tmpfs; ptll-umfs is libfuse's passthrough_ll.c built on umfs-fuse3,
+                  with the same options as passthrough_ll)
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
@@ -64,8 +66,8 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive numbe
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case "$t" in
-	tmpfs|memfs|mirror|passthrough_ll|bindfs) ;;
-	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs)" >&2; exit 2 ;;
+	tmpfs|memfs|mirror|passthrough_ll|bindfs|ptll-umfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs, ptll-umfs)" >&2; exit 2 ;;
 	esac
 done
 
@@ -182,6 +184,24 @@ if have_target passthrough_ll; then
 	PTLL=$WORK/bin/passthrough_ll
 fi
 
+# ptll-umfs: the same passthrough_ll.c, compiled the same way (gcc -O2), against
+# umfs-fuse3 as a user would (pkg-config umfs-fuse3, here the build's uninstalled one).
+PTLL_UMFS=
+PTLL_UMFS_LIBS=$BUILD/lib/fuse3
+if have_target ptll-umfs; then
+	SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+	if [ ! -f "$SRC" ] || [ ! -f "$BUILD/meson-uninstalled/umfs-fuse3-uninstalled.pc" ]; then
+		log "WARNING: $SRC or the umfs-fuse3 build is missing: ptll-umfs is left out of this run"
+		drop_target ptll-umfs
+	else
+		log "compiling passthrough_ll from $SRC against umfs-fuse3"
+		# shellcheck disable=SC2046
+		gcc -O2 -o "$WORK/bin/ptll-umfs" "$SRC" \
+			$(PKG_CONFIG_PATH=$BUILD/meson-uninstalled pkg-config --cflags --libs umfs-fuse3)
+		PTLL_UMFS=$WORK/bin/ptll-umfs
+	fi
+fi
+
 if have_target bindfs && ! command -v bindfs >/dev/null; then
 	log "WARNING: bindfs is not installed (apt-get install bindfs): left out of this run"
 	drop_target bindfs
@@ -247,6 +267,12 @@ mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MN
 		mnt=$WORK/mnt-ptll
 		rm -rf "$WORK/fs/ptll-src"; mkdir -p "$WORK/fs/ptll-src" "$mnt"
 		"$PTLL" -f -o "source=$WORK/fs/ptll-src,$PTLL_OPTS" "$mnt" >"$WORK/$t.log" 2>&1 &
+		;;
+	ptll-umfs)
+		mnt=$WORK/mnt-ptll-umfs
+		rm -rf "$WORK/fs/ptll-umfs-src"; mkdir -p "$WORK/fs/ptll-umfs-src" "$mnt"
+		LD_LIBRARY_PATH=$PTLL_UMFS_LIBS "$PTLL_UMFS" -f -o "source=$WORK/fs/ptll-umfs-src,$PTLL_OPTS" \
+			"$mnt" >"$WORK/$t.log" 2>&1 &
 		;;
 	bindfs)
 		mnt=$WORK/mnt-bindfs
@@ -351,6 +377,7 @@ MD=$WORK/latest.md
 	     "passthrough_ll: \`-o source=<tmpfs dir>,$PTLL_OPTS\` (libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'));" \
 	     "tmpfs and the peers' sources on one tmpfs"
 	echo "- mirror (when run): \`umfs mount mirror SRC MNT -f${MIRROR_ARGS:+ $MIRROR_ARGS}\`, SRC on the same tmpfs"
+	echo "- ptll-umfs (when run): the same passthrough_ll.c and options, built on umfs-fuse3 (ratio > 1: faster than on libfuse)"
 	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
 	echo "- values: ops/s (I/O rows: ops/s and MiB/s); a column A/B is A's median over B's: > 1 means A is faster"
 	echo
@@ -374,13 +401,14 @@ MD=$WORK/latest.md
 	}
 	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "" : a / b }
 	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
-	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF.
-	function target(subject, scenario, ref, factor) {
-		nG++; GS[nG] = subject; G[nG] = scenario; R[nG] = ref; X[nG] = factor
+	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF (strict:
+	# more than, for "ahead of").
+	function target(subject, scenario, ref, factor, strict) {
+		nG++; GS[nG] = subject; G[nG] = scenario; R[nG] = ref; X[nG] = factor; S[nG] = strict
 	}
 	function targets_of(subject, scenarios, ref, factor,    a, i) {
 		split(scenarios, a, " ")
-		for (i = 1; i in a; i++) target(subject, a[i], ref, factor)
+		for (i = 1; i in a; i++) target(subject, a[i], ref, factor, 0)
 	}
 	{
 		t = $1; s = $3
@@ -400,7 +428,7 @@ MD=$WORK/latest.md
 				medmb[t, s] = median(mb[t, s])
 			}
 		# Ratio columns: each umfs file system over each reference in the run.
-		nsub = split("memfs mirror", SUB, " ")
+		nsub = split("memfs mirror ptll-umfs", SUB, " ")
 		nref = split("tmpfs passthrough_ll bindfs", REF, " ")
 		hdr = "| scenario"; sep = "|---"; nc = 0
 		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
@@ -423,7 +451,8 @@ MD=$WORK/latest.md
 		targets_of("memfs", "seq-write-1m seq-read-1m", "passthrough_ll", 2)
 		targets_of("mirror", "seq-read-1m seq-write-1m", "tmpfs", 0.9)
 		targets_of("mirror", metadata, "passthrough_ll", 1.5)
-		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1)
+		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1, 1)
+		for (i = 1; i <= ns; i++) target("ptll-umfs", order[i], "passthrough_ll", 1, 0)
 		shown = 0
 		for (i = 1; i <= nG; i++) {
 			if (!present[GS[i]] || !present[R[i]]) continue
@@ -434,10 +463,9 @@ MD=$WORK/latest.md
 				shown = 1
 			}
 			x = ratio(med[GS[i], G[i]], med[R[i], G[i]])
-			st = x == "" ? "not measured" : (x >= X[i] ? "met" : "not met")
-			# "ahead of" (factor 1) is strict: a tie is not ahead
-			if (X[i] == 1 && x != "" && x <= 1) st = "not met"
-			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (X[i] == 1 ? ">" : ">="), X[i], R[i], rfmt(x), st
+			met = S[i] ? x > X[i] : x >= X[i]
+			st = x == "" ? "not measured" : (met ? "met" : "not met")
+			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (S[i] ? ">" : ">="), X[i], R[i], rfmt(x), st
 		}
 	}' "$RAW"
 } >"$MD"

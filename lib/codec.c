@@ -433,6 +433,57 @@ static int dec_statx(struct cursor *c, const struct codec_limits *lim, struct re
 	return 0;
 }
 
+static int dec_ioctl(struct cursor *c, const struct codec_limits *lim, struct request *rq)
+{
+	struct fuse_ioctl_in in;
+	int rc = cursor_get(c, &in, sizeof(in));
+
+	if (rc)
+		return rc;
+	/* The in data follows, exactly in_size bytes of it. */
+	if (in.in_size != cursor_left(c))
+		return -EPROTO;
+	rc = cursor_take(c, in.in_size, &rq->u.ioctl.in);
+	if (rc)
+		return rc;
+	rq->u.ioctl.fh = in.fh;
+	rq->u.ioctl.arg = in.arg;
+	rq->u.ioctl.flags = in.flags;
+	rq->u.ioctl.cmd = in.cmd;
+	rq->u.ioctl.in_size = in.in_size;
+	rq->u.ioctl.out_size = in.out_size;
+	return 0;
+}
+
+static int dec_poll(struct cursor *c, const struct codec_limits *lim, struct request *rq)
+{
+	struct fuse_poll_in in;
+	int rc = cursor_get(c, &in, sizeof(in));
+
+	if (rc)
+		return rc;
+	rq->u.poll.fh = in.fh;
+	rq->u.poll.kh = in.kh;
+	rq->u.poll.flags = in.flags;
+	rq->u.poll.events = in.events;
+	return 0;
+}
+
+static int dec_notify_reply(struct cursor *c, const struct codec_limits *lim,
+			    struct request *rq)
+{
+	struct fuse_notify_retrieve_in in;
+	int rc = cursor_get(c, &in, sizeof(in));
+
+	if (rc)
+		return rc;
+	if (in.size > cursor_left(c) || in.offset > INT64_MAX)
+		return -EPROTO;
+	rq->u.notify_reply.offset = in.offset;
+	rq->u.notify_reply.size = in.size;
+	return cursor_take(c, in.size, &rq->u.notify_reply.data);
+}
+
 /* The opcode table: name and decoder per opcode, indexed by opcode. */
 static const struct opinfo opinfo[FUSE_OPCODE_LIMIT] = {
 	[FUSE_LOOKUP] = { "LOOKUP", dec_entry, false },
@@ -471,9 +522,9 @@ static const struct opinfo opinfo[FUSE_OPCODE_LIMIT] = {
 	[FUSE_INTERRUPT] = { "INTERRUPT", dec_interrupt, true },
 	[FUSE_BMAP] = { "BMAP", NULL, false },
 	[FUSE_DESTROY] = { "DESTROY", NULL, false },
-	[FUSE_IOCTL] = { "IOCTL", NULL, false },
-	[FUSE_POLL] = { "POLL", NULL, false },
-	[FUSE_NOTIFY_REPLY] = { "NOTIFY_REPLY", NULL, true },
+	[FUSE_IOCTL] = { "IOCTL", dec_ioctl, false },
+	[FUSE_POLL] = { "POLL", dec_poll, false },
+	[FUSE_NOTIFY_REPLY] = { "NOTIFY_REPLY", dec_notify_reply, true },
 	[FUSE_BATCH_FORGET] = { "BATCH_FORGET", dec_batch_forget, true },
 	[FUSE_FALLOCATE] = { "FALLOCATE", dec_fallocate, false },
 	[FUSE_READDIRPLUS] = { "READDIRPLUS", dec_read, false },

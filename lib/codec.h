@@ -68,6 +68,13 @@ struct request {
 		struct { uint64_t fh, offset; uint32_t whence; } lseek;
 		struct fuse_copy_file_range_in copy_file_range;
 		struct { uint64_t fh; uint32_t getattr_flags, sx_flags, sx_mask; } statx;
+		struct {
+			uint64_t fh, arg;
+			uint32_t flags, cmd, in_size, out_size;
+			const void *in;
+		} ioctl;
+		struct { uint64_t fh, kh; uint32_t flags, events; } poll;
+		struct { uint64_t offset; uint32_t size; const void *data; } notify_reply;
 	} u;
 };
 

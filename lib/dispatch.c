@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/sysmacros.h>
@@ -996,11 +997,103 @@ static void do_init(umfs_req *req)
 }
 
 /* Opcodes that carry no node to resolve (or whose node may be gone). */
+static void finish_ioctl(umfs_req *req, ssize_t rc)
+{
+	struct fuse_ioctl_out out = { 0 };
+	size_t len = req->out.ioctl_len;
+
+	if (rc < -ERRNO_MAX || rc > INT32_MAX || len > req->rq.u.ioctl.out_size)
+		rc = bad_result(req, rc);
+	if (rc < 0) {
+		reply_error(req, (int)rc);
+		return;
+	}
+	out.result = (int32_t)rc;
+	memcpy(payload(req), &out, sizeof(out));
+	reply_send(req, 0, sizeof(out) + len);
+}
+
+static void do_ioctl(umfs_req *req)
+{
+	const struct request *rq = &req->rq;
+	unsigned flags = 0;
+
+	NEED(ioctl);
+	/* Unrestricted ioctls (with retries) are CUSE's; a FUSE mount never sends them. */
+	if (rq->u.ioctl.flags & FUSE_IOCTL_UNRESTRICTED) {
+		reply_error(req, -ENOSYS);
+		return;
+	}
+	if (rq->u.ioctl.out_size > payload_space(req) - sizeof(struct fuse_ioctl_out)) {
+		reply_error(req, -EINVAL);
+		return;
+	}
+	if (rq->u.ioctl.flags & FUSE_IOCTL_COMPAT)
+		flags |= UMFS_IOCTL_COMPAT;
+	if (rq->u.ioctl.flags & FUSE_IOCTL_DIR)
+		flags |= UMFS_IOCTL_DIR;
+	req->out.ioctl_len = 0;
+	req->finish = finish_ioctl;
+	conclude(req, ops(req)->ioctl(req, req->node, fh_of(rq->u.ioctl.fh), rq->u.ioctl.cmd,
+				      rq->u.ioctl.arg, flags, rq->u.ioctl.in, rq->u.ioctl.in_size,
+				      (char *)payload(req) + sizeof(struct fuse_ioctl_out),
+				      rq->u.ioctl.out_size, &req->out.ioctl_len));
+}
+
+static void finish_poll(umfs_req *req, ssize_t rc)
+{
+	struct fuse_poll_out out = { .revents = req->out.revents };
+
+	rc = status_ok(req, rc);
+	if (rc < 0)
+		reply_error(req, (int)rc);
+	else
+		reply_struct(req, &out, sizeof(out));
+}
+
+static void do_poll(umfs_req *req)
+{
+	umfs_pollhandle *ph = NULL;
+
+	NEED(poll);
+	if (req->rq.u.poll.flags & FUSE_POLL_SCHEDULE_NOTIFY) {
+		ph = malloc(sizeof(*ph));
+		if (!ph) {
+			reply_error(req, -ENOMEM);
+			return;
+		}
+		ph->s = req->s;
+		ph->kh = req->rq.u.poll.kh;
+	}
+	req->out.revents = 0;
+	req->finish = finish_poll;
+	conclude(req, ops(req)->poll(req, req->node, fh_of(req->rq.u.poll.fh),
+				     req->rq.u.poll.events, ph, &req->out.revents));
+}
+
+/* The kernel's answer to umfs_notify_retrieve(): no reply goes back. */
+static void do_notify_reply(umfs_req *req)
+{
+	void *cookie, *node;
+
+	req_trace_noreply(req);
+	if (!notify_take_retrieve(req->s, req->rq.unique, &cookie)) {
+		umfs_log(UMFS_LOG_WARNING, "NOTIFY_REPLY for a retrieve never asked (%llu)",
+			(unsigned long long)req->rq.unique);
+		return;
+	}
+	node = nodes_get(&req->s->nodes, req->rq.nodeid);
+	if (ops(req)->retrieve_reply)
+		ops(req)->retrieve_reply(req->s->fs, cookie, node,
+					 (off_t)req->rq.u.notify_reply.offset,
+					 req->rq.u.notify_reply.data, req->rq.u.notify_reply.size);
+}
+
 static bool takes_node(uint32_t opcode)
 {
 	switch (opcode) {
 	case FUSE_INIT: case FUSE_FORGET: case FUSE_BATCH_FORGET: case FUSE_INTERRUPT:
-	case FUSE_DESTROY:
+	case FUSE_DESTROY: case FUSE_NOTIFY_REPLY:
 		return false;
 	default:
 		return true;
@@ -1053,6 +1146,9 @@ static handler_fn *const handlers[FUSE_OPCODE_LIMIT] = {
 	[FUSE_TMPFILE] = do_tmpfile,
 	[FUSE_STATX] = do_statx,
 	[FUSE_COPY_FILE_RANGE_64] = do_copy_file_range,
+	[FUSE_IOCTL] = do_ioctl,
+	[FUSE_POLL] = do_poll,
+	[FUSE_NOTIFY_REPLY] = do_notify_reply,
 };
 
 void dispatch(umfs_req *req)
@@ -1103,8 +1199,31 @@ int umfs_dir_plus(const umfs_dirbuf *buf)
 	return buf->plus;
 }
 
+size_t umfs_dir_space(const umfs_dirbuf *buf)
+{
+	return buf->space;
+}
+
+static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
+		   off_t next_off, double entry_timeout, double attr_timeout);
+
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off)
+{
+	const struct umfs_config *c = &buf->req->s->cfg;
+
+	return dir_add(buf, name, st, node, next_off, c->entry_timeout, c->attr_timeout);
+}
+
+int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
+		       off_t next_off)
+{
+	return dir_add(buf, name, &e->attr, e->node, next_off, e->entry_timeout,
+		       e->attr_timeout);
+}
+
+static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
+		   off_t next_off, double entry_timeout, double attr_timeout)
 {
 	size_t namelen = strlen(name);
 	size_t used;
@@ -1125,7 +1244,7 @@ int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void
 			return 1;
 		}
 		if (node)
-			codec_entry_out(&e, id, gen, st, s->cfg.entry_timeout, s->cfg.attr_timeout);
+			codec_entry_out(&e, id, gen, st, entry_timeout, attr_timeout);
 		else
 			codec_entry_out(&e, 0, 0, st, 0, 0);
 		used = codec_direntplus(buf->pos, buf->space, &e, (uint64_t)next_off, name,

@@ -258,7 +258,7 @@ static char *absolute_path(const char *path)
 	return dir;
 }
 
-int mount_check_point(const char *mountpoint)
+int mount_check_point(const char *mountpoint, bool allow_file)
 {
 	struct stat st;
 	char *abs;
@@ -279,7 +279,10 @@ int mount_check_point(const char *mountpoint)
 			umfs_log(UMFS_LOG_ERR, "%s: %s", mountpoint, strerror(e));
 		return -e;
 	}
-	if (!S_ISDIR(st.st_mode)) {
+	/* A regular file may be the mount point of a file system whose root is a file
+	 * (umfs_config.file_mountpoint; libfuse's null example); rootmode= tells the
+	 * kernel which. */
+	if (!S_ISDIR(st.st_mode) && !(allow_file && S_ISREG(st.st_mode))) {
 		umfs_log(UMFS_LOG_ERR, "%s: mount point is not a directory", mountpoint);
 		return -ENOTDIR;
 	}
@@ -447,7 +450,7 @@ int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_
 	int rc, fd = -1;
 	char *abs;
 
-	rc = mount_check_point(mountpoint);
+	rc = mount_check_point(mountpoint, o->file_mountpoint);
 	if (rc < 0)
 		return rc;
 	abs = absolute_path(mountpoint);
@@ -598,6 +601,8 @@ int umfs_mount(umfs_session *s, const char *mountpoint)
 {
 	struct mount_opts o;
 	int rc = mount_parse_options(s->cfg.mount_options, &o);
+
+	o.file_mountpoint = s->cfg.file_mountpoint;
 
 	if (rc == 0 && is_dev_fd(mountpoint)) {
 		mount_opts_free(&o);

@@ -20,6 +20,7 @@ struct mount_opts {
 	bool explicit_default_permissions, explicit_allow_other; /* given by the user */
 	bool no_default_permissions, no_allow_other;             /* -o no... */
 	char *fusermount_opts;   /* the options as fusermount3 wants them (malloc) */
+	bool file_mountpoint;    /* a regular file may be the mount point (config) */
 };
 
 struct mount_state {
@@ -34,7 +35,7 @@ int mount_parse_options(const char *options, struct mount_opts *o);
 void mount_opts_free(struct mount_opts *o);
 
 /* Check that mountpoint can be mounted on; returns 0 or a negative errno (logged). */
-int mount_check_point(const char *mountpoint);
+int mount_check_point(const char *mountpoint, bool allow_file);
 
 /* Mount: fills st (fd, absolute mount point). Returns 0 or a negative errno (logged). */
 int mount_fuse(const char *mountpoint, const struct mount_opts *o, struct mount_state *st);

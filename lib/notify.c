@@ -5,6 +5,7 @@
  * registering backing files for kernel passthrough.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -80,6 +81,105 @@ int umfs_notify_store(umfs_session *s, void *node, off_t off, const void *data, 
 	if (!out.nodeid)
 		return -ENOENT;
 	return send_notify(s, FUSE_NOTIFY_STORE, iov, 3);
+}
+
+int umfs_notify_expire_entry(umfs_session *s, void *dir, const char *name)
+{
+	struct fuse_notify_inval_entry_out out = { .namelen = (uint32_t)strlen(name),
+						   .flags = FUSE_EXPIRE_ONLY };
+	struct iovec iov[3] = { { 0 }, { &out, sizeof(out) }, { (void *)name, out.namelen + 1 } };
+
+	if (!(s->conn.offered & FUSE_HAS_EXPIRE_ONLY))
+		return -ENOSYS;
+	out.parent = known_id(s, dir);
+	if (!out.parent)
+		return -ENOENT;
+	return send_notify(s, FUSE_NOTIFY_INVAL_ENTRY, iov, 3);
+}
+
+/* ---- poll ---- */
+
+int umfs_notify_poll(umfs_pollhandle *ph)
+{
+	struct fuse_notify_poll_wakeup_out out = { .kh = ph->kh };
+	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
+
+	return send_notify(ph->s, FUSE_NOTIFY_POLL, iov, 2);
+}
+
+void umfs_pollhandle_destroy(umfs_pollhandle *ph)
+{
+	free(ph);
+}
+
+/* ---- retrieve ---- */
+
+struct pending_retrieve {
+	struct pending_retrieve *next;
+	uint64_t unique;
+	void *cookie;
+};
+
+int umfs_notify_retrieve(umfs_session *s, void *node, off_t off, size_t size, void *cookie)
+{
+	struct fuse_notify_retrieve_out out = { .offset = (uint64_t)off, .size = (uint32_t)size };
+	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
+	struct pending_retrieve *p;
+	int rc;
+
+	if (size > UINT32_MAX || off < 0)
+		return -EINVAL;
+	out.nodeid = known_id(s, node);
+	if (!out.nodeid)
+		return -ENOENT;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	/* Our own numbers, not the cookie: what the kernel echoes back is looked up,
+	 * never trusted as a pointer. */
+	pthread_mutex_lock(&s->retrieve_lock);
+	p->unique = out.notify_unique = ++s->retrieve_seq;
+	p->cookie = cookie;
+	p->next = s->retrieves;
+	s->retrieves = p;
+	pthread_mutex_unlock(&s->retrieve_lock);
+	rc = send_notify(s, FUSE_NOTIFY_RETRIEVE, iov, 2);
+	if (rc < 0) {
+		void *unused;
+
+		notify_take_retrieve(s, out.notify_unique, &unused);
+	}
+	return rc;
+}
+
+bool notify_take_retrieve(umfs_session *s, uint64_t unique, void **cookie)
+{
+	struct pending_retrieve **pp, *p = NULL;
+
+	pthread_mutex_lock(&s->retrieve_lock);
+	for (pp = &s->retrieves; *pp; pp = &(*pp)->next) {
+		if ((*pp)->unique == unique) {
+			p = *pp;
+			*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->retrieve_lock);
+	if (!p)
+		return false;
+	*cookie = p->cookie;
+	free(p);
+	return true;
+}
+
+void notify_free_retrieves(umfs_session *s)
+{
+	while (s->retrieves) {
+		struct pending_retrieve *p = s->retrieves;
+
+		s->retrieves = p->next;
+		free(p);
+	}
 }
 
 int umfs_backing_open(umfs_session *s, int fd)

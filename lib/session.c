@@ -191,6 +191,8 @@ static uint64_t default_wants(const struct umfs_operations *o)
 		w |= FUSE_POSIX_LOCKS;
 	if (o->flock)
 		w |= FUSE_FLOCK_LOCKS;
+	if (o->ioctl)
+		w |= FUSE_HAS_IOCTL_DIR;
 	return w;
 }
 
@@ -443,6 +445,12 @@ static unsigned worker_count(const struct umfs_config *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded)
+{
+	s->cfg.threads = threads;
+	s->cfg.single_threaded = single_threaded;
+}
+
 static int start_workers(umfs_session *s)
 {
 	s->nworkers = worker_count(&s->cfg);
@@ -548,6 +556,7 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 		return NULL;
 	}
 	pthread_mutex_init(&s->intr_lock, NULL);
+	pthread_mutex_init(&s->retrieve_lock, NULL);
 	return s;
 }
 
@@ -668,6 +677,8 @@ void umfs_session_destroy(umfs_session *s)
 	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
 	close(s->wake_fd);
 	pthread_mutex_destroy(&s->intr_lock);
+	notify_free_retrieves(s);
+	pthread_mutex_destroy(&s->retrieve_lock);
 	free(s->mnt.mountpoint);
 	free(s);
 }

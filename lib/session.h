@@ -39,6 +39,8 @@ union req_out {
 	struct statvfs statfs;
 	struct flock lk;
 	off_t offset;
+	size_t ioctl_len;  /* IOCTL: bytes of out data */
+	unsigned revents;  /* POLL */
 };
 
 struct umfs_req {
@@ -87,6 +89,15 @@ struct umfs_session {
 	struct worker *workers;
 	unsigned nworkers;
 	size_t in_size, out_size; /* per-request buffer sizes */
+	/* Retrieve notifications waiting for the kernel's NOTIFY_REPLY (notify.c). */
+	pthread_mutex_t retrieve_lock;
+	struct pending_retrieve *retrieves;
+	uint64_t retrieve_seq;
+};
+
+struct umfs_pollhandle {
+	umfs_session *s;
+	uint64_t kh;
 };
 
 /* dispatch.c */
@@ -97,6 +108,10 @@ int reply_send(umfs_req *req, int error, size_t len);
 void reply_error(umfs_req *req, int error);
 /* Trace a request that gets no reply (FORGET, INTERRUPT). */
 void req_trace_noreply(umfs_req *req);
+/* notify.c */
+/* The cookie of a retrieve the kernel answered (and forget it); false if unknown. */
+bool notify_take_retrieve(umfs_session *s, uint64_t unique, void **cookie);
+void notify_free_retrieves(umfs_session *s);
 /* session.c */
 void session_note_interrupt(umfs_session *s, uint64_t unique);
 void session_init_reply(umfs_req *req);

@@ -377,6 +377,27 @@ struct fuse_notify_delete_out { uint64_t parent, child; uint32_t namelen, paddin
 struct fuse_notify_store_out { uint64_t nodeid, offset; uint32_t size, padding; };
 #define FUSE_EXPIRE_ONLY (1U << 0)
 
+/* IOCTL (7.16): restricted ioctls carry their in data after fuse_ioctl_in; the reply
+ * is fuse_ioctl_out followed by out data. */
+#define FUSE_IOCTL_COMPAT (1U << 0)
+#define FUSE_IOCTL_UNRESTRICTED (1U << 1)
+#define FUSE_IOCTL_RETRY (1U << 2)
+#define FUSE_IOCTL_32BIT (1U << 3)
+#define FUSE_IOCTL_DIR (1U << 4)
+struct fuse_ioctl_in { uint64_t fh; uint32_t flags, cmd; uint64_t arg; uint32_t in_size, out_size; };
+struct fuse_ioctl_out { int32_t result; uint32_t flags, in_iovs, out_iovs; };
+
+/* POLL: with SCHEDULE_NOTIFY the kernel waits for a NOTIFY_POLL naming kh. */
+#define FUSE_POLL_SCHEDULE_NOTIFY (1U << 0)
+struct fuse_poll_in { uint64_t fh, kh; uint32_t flags, events; };
+struct fuse_poll_out { uint32_t revents, padding; };
+struct fuse_notify_poll_wakeup_out { uint64_t kh; };
+
+/* RETRIEVE: the kernel answers with a NOTIFY_REPLY request whose unique is
+ * notify_unique, carrying fuse_notify_retrieve_in and the data. */
+struct fuse_notify_retrieve_out { uint64_t notify_unique, nodeid, offset; uint32_t size, padding; };
+struct fuse_notify_retrieve_in { uint64_t dummy1, offset; uint32_t size, dummy2; uint64_t dummy3, dummy4; };
+
 struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
 
 #define FUSE_DEV_IOC_MAGIC 229

@@ -125,6 +125,13 @@ struct umfs_open {
 /* A directory listing in progress: see umfs_dir_add(). */
 typedef struct umfs_dirbuf umfs_dirbuf;
 
+/* ioctl() flags */
+#define UMFS_IOCTL_COMPAT (1U << 0) /* a 32-bit caller on a 64-bit kernel */
+#define UMFS_IOCTL_DIR (1U << 4)    /* on a directory */
+
+/* A caller waiting in poll(2) for an open file: see the poll callback. */
+typedef struct umfs_pollhandle umfs_pollhandle;
+
 /* ---------------------------------------------------------------------------------- */
 /* The operations a file system implements. Unused ones stay NULL.                     */
 
@@ -232,6 +239,28 @@ struct umfs_operations {
 	int (*lseek)(umfs_req *req, void *node, void *fh, off_t off, int whence,
 		     off_t *out);
 	int (*syncfs)(umfs_req *req, void *node);
+
+	/* ioctl(2) on an open file or (UMFS_IOCTL_DIR) directory. cmd is the caller's;
+	 * arg is the caller's argument as a number (its pointer value: never follow it).
+	 * The kernel copies the command's data (_IOC_SIZE(cmd) bytes) both ways: `in`
+	 * holds in_size bytes for _IOW commands; for _IOR ones copy up to out_size bytes
+	 * into `out` and set *out_len. Return the ioctl's result (>= 0) or -errno;
+	 * -ENOTTY for a command the file system does not know. */
+	int (*ioctl)(umfs_req *req, void *node, void *fh, unsigned int cmd, uint64_t arg,
+		     unsigned flags, const void *in, size_t in_size, void *out, size_t out_size,
+		     size_t *out_len);
+	/* poll(2), select(2), epoll on an open file: set *revents to the events of
+	 * `events` (POLLIN, POLLOUT, ...) ready now. When ph is not NULL the caller will
+	 * wait: the callback owns ph, and calls umfs_notify_poll(ph) once the readiness
+	 * may have changed, then umfs_pollhandle_destroy(ph) (or only the latter, when it
+	 * no longer cares). Left NULL, files are always ready. */
+	int (*poll)(umfs_req *req, void *node, void *fh, unsigned events, umfs_pollhandle *ph,
+		    unsigned *revents);
+	/* The data umfs_notify_retrieve() asked for: size bytes of node's page cache at
+	 * off (fewer than asked where the kernel had none). node is NULL when the kernel
+	 * forgot it meanwhile. Runs on a worker; like forget, no umfs_req. */
+	void (*retrieve_reply)(void *fs, void *cookie, void *node, off_t off, const void *data,
+			       size_t size);
 };
 
 /* ---------------------------------------------------------------------------------- */
@@ -271,6 +300,13 @@ void umfs_req_complete(umfs_req *req, ssize_t result);
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off);
 int umfs_dir_plus(const umfs_dirbuf *buf);
+/* As umfs_dir_add, with the entry's own timeouts (e->node, e->attr, e->entry_timeout,
+ * e->attr_timeout) instead of the session's defaults, for readdirplus. */
+int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
+		       off_t next_off);
+/* Bytes the kernel asked for that are still free in the listing (for layers, such as
+ * umfs-fuse3, whose file systems size their own replies). */
+size_t umfs_dir_space(const umfs_dirbuf *buf);
 
 /* ---------------------------------------------------------------------------------- */
 /* Capabilities, negotiated at INIT (call these from the init callback).               */
@@ -333,6 +369,8 @@ struct umfs_config {
 	unsigned name_max;      /* longest name; 0 = 255 */
 	uint64_t want;          /* UMFS_CAP_* to ask for beyond the defaults */
 	uint64_t unwant;        /* UMFS_CAP_* not to ask for */
+	int file_mountpoint;    /* the root is a regular file: a regular file may be the
+				 * mount point (else -ENOTDIR) */
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);
@@ -367,6 +405,11 @@ int umfs_mount(umfs_session *s, const char *mountpoint);
  */
 int umfs_session_loop(umfs_session *s);
 
+/* Change the worker threads (as umfs_config.threads and .single_threaded) between
+ * umfs_session_new() and umfs_session_loop(); for layers that learn the loop's kind
+ * only after mounting (libfuse's fuse_session_loop vs fuse_session_loop_mt). */
+void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded);
+
 /* Ask a running loop to stop (async-signal-safe). It unmounts and returns. */
 void umfs_session_exit(umfs_session *s);
 
@@ -392,6 +435,18 @@ int umfs_notify_inval_entry(umfs_session *s, void *dir, const char *name);
 int umfs_notify_delete(umfs_session *s, void *dir, void *child, const char *name);
 int umfs_notify_store(umfs_session *s, void *node, off_t off, const void *data,
 		      size_t size);
+
+/* Like umfs_notify_inval_entry, but the name only times out: the kernel keeps it for
+ * programs that use it (a cwd) and asks again on the next lookup. -ENOSYS on kernels
+ * without FUSE_EXPIRE_ONLY (before 6.2). */
+int umfs_notify_expire_entry(umfs_session *s, void *dir, const char *name);
+/* Wake the caller poll() told to wait (see the poll callback). */
+int umfs_notify_poll(umfs_pollhandle *ph);
+void umfs_pollhandle_destroy(umfs_pollhandle *ph);
+/* Ask the kernel for up to size bytes of node's cached data at off; they come to the
+ * retrieve_reply callback with cookie. Returns 0 or -errno (-ENOENT: the kernel does
+ * not know the node). */
+int umfs_notify_retrieve(umfs_session *s, void *node, off_t off, size_t size, void *cookie);
 
 /* The session of a request, for notifications from callbacks' helpers. */
 umfs_session *umfs_req_session(umfs_req *req);

@@ -54,12 +54,16 @@ class FsKind:
       seek_hole SEEK_HOLE finds holes in a default mount (not just EOF)
     """
 
-    def __init__(self, name, mount_args, features=(), fstype=None, prepare=None):
+    def __init__(self, name, mount_args, features=(), fstype=None, prepare=None, program=None):
         self.name = name
         self.mount_args = mount_args
         self.features = frozenset(features)
         self.fstype = fstype or 'fuse.' + name
         self.prepare = prepare   # prepare(workdir): create backing dirs etc.
+        # program(workdir, mountpoint) -> (argv, subdir): a file system that is its own
+        # program (libfuse's examples on umfs-fuse3), run with -f; tests use subdir of
+        # the mount (the passthrough examples show the whole root).
+        self.program = program
 
 
 FS_KINDS = {
@@ -593,6 +597,8 @@ def mount_fs(kind, workdir, max_size=None, max_nodes=None, extra=(), name='mnt')
     fk = FS_KINDS[kind]
     if fk.prepare:
         fk.prepare(workdir)
+    if fk.program:
+        return program_mount(kind, mnt, workdir)
     extra = list(extra)
     if max_size is not None:
         extra += ['--max-size', str(max_size)]
@@ -844,3 +850,130 @@ def assert_dead_mount(path):
     expect_errno(errno.ENOTCONN, os.listdir, path)
     expect_errno(errno.ENOTCONN, os.stat, os.path.join(path, 'never-looked-up-%d' % time.monotonic_ns()))
     expect_errno(errno.ENOTCONN, os.statvfs, path)
+
+
+# ------------------------------------------------------------------------------------
+# libfuse's examples built on umfs-fuse3 (tests/fuse3/meson.build) as file system kinds
+
+def fuse3_example(name, variant='umfs'):
+    """A libfuse example built by tests/fuse3/meson.build: variant 'umfs' or 'libfuse'."""
+    return os.path.join(BUILD, 'tests', 'fuse3', '%s-%s' % (variant, name))
+
+
+def fuse3_example_client(name):
+    return os.path.join(BUILD, 'tests', 'fuse3', name)
+
+
+def fuse3_env():
+    """Environment for the examples: LeakSanitizer (asan builds) told about the option
+    strings the examples never free (tests/fuse3/lsan.supp)."""
+    supp = os.path.join(REPO, 'tests', 'fuse3', 'lsan.supp')
+    lsan = os.environ.get('LSAN_OPTIONS', '')
+    extra = {'LSAN_OPTIONS': (lsan + ':' if lsan else '') + 'suppressions=' + supp}
+    for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
+        if os.environ.get(var):
+            extra[var] = os.environ[var]
+    return base_env(extra)
+
+
+# As root the examples would let anyone do anything: the kernel checks permissions
+# (default_permissions), as libfuse's own tests run them; allow_other for the tests
+# that act as other users.
+_FUSE3_OPTS = 'default_permissions,allow_other'
+
+
+def _fuse3_whole_root(name, variant):
+    def program(workdir, mnt):
+        # passthrough and passthrough_fh show "/": the test's source is a subdirectory.
+        return [fuse3_example(name, variant), '-f', '-o', _FUSE3_OPTS, mnt], mirror_source(workdir)
+    return program
+
+
+def _fuse3_ll(variant):
+    def program(workdir, mnt):
+        return ([fuse3_example('passthrough_ll', variant), '-f', '-o',
+                 'source=%s,xattr,%s' % (mirror_source(workdir), _FUSE3_OPTS), mnt], '')
+    return program
+
+
+# fuse3-NAME: the example on umfs-fuse3; libfuse-NAME: the same source on libfuse, for
+# telling the example's own limits from umfs-fuse3's (UMFS_TEST_FS=libfuse-...).
+for _variant, _prefix in (('umfs', 'fuse3-'), ('libfuse', 'libfuse-')):
+    for _name, _prog in (('passthrough', _fuse3_whole_root('passthrough', _variant)),
+                         ('passthrough_fh', _fuse3_whole_root('passthrough_fh', _variant)),
+                         ('passthrough_ll', _fuse3_ll(_variant))):
+        FS_KINDS[_prefix + _name] = FsKind(_prefix + _name, None,
+                                           features={'devices', 'seek_hole'},
+                                           fstype='fuse.%s-%s' % (_variant, _name),
+                                           prepare=lambda work: _make_source(work),
+                                           program=_prog)
+
+
+class ProgramMount(Mount):
+    """A mount served by its own program (Popen, -f); .path may be a subdirectory of
+    the mount point (.mountpoint)."""
+
+    def __init__(self, kind, mountpoint, path, workdir, proc, stderr_path):
+        super().__init__(kind, path, workdir, proc=proc, stderr_path=stderr_path)
+        self.mountpoint = mountpoint
+
+    def entry(self):
+        return mount_entry(self.mountpoint)
+
+    def mounted(self):
+        return is_mounted(self.mountpoint)
+
+    def pids(self):
+        return [self.proc.pid] if self.proc.poll() is None else []
+
+    def unmount(self, lazy=False, user=None, timeout=None):
+        return run(['fusermount3', '-u'] + (['-z'] if lazy else []) + [self.mountpoint],
+                   timeout=timeout)
+
+    def cleanup(self):
+        if self.cleaned:
+            return
+        try:
+            if self.mounted():
+                try:
+                    self.unmount(timeout=60)
+                except CommandTimeout as e:
+                    self.notes.append('unmount timed out: %s' % e)
+                if not wait_unmounted(self.mountpoint, 10):
+                    self.notes.append('still mounted after unmount; forcing')
+                    force_unmount(self.mountpoint)
+            if self.proc.poll() is None:
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.notes.append('program still running after unmount; killed')
+                    _kill_group(self.proc.pid)
+                    self.proc.wait(timeout=10)
+            if self.proc.returncode:
+                self.notes.append('program exited %d: %s' % (self.proc.returncode,
+                                                             self.stderr_text()[-2000:]))
+            if self.mounted():
+                force_unmount(self.mountpoint)
+        finally:
+            self.cleaned = True
+            if self in ACTIVE:
+                ACTIVE.remove(self)
+
+
+def program_mount(kind, mnt, workdir):
+    argv, subdir = FS_KINDS[kind].program(workdir, mnt)
+    if not os.access(argv[0], os.X_OK):
+        raise MountError('%s is not built (tests/fuse3/meson.build needs libfuse3-dev\'s '
+                         'examples)' % argv[0])
+    stderr_path = os.path.join(workdir, 'program-stderr.log')
+    with open(stderr_path, 'wb') as errf:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
+                                env=fuse3_env(), start_new_session=True)
+    path = mnt + subdir if subdir else mnt
+    m = ProgramMount(kind, mnt, path, workdir, proc, stderr_path)
+    wait_for(lambda: is_mounted(mnt) or proc.poll() is not None)
+    if not is_mounted(mnt):
+        rc = proc.poll()
+        m.cleanup()
+        raise MountError('%s did not mount (exit %r): %s' % (argv[0], rc, m.stderr_text().strip()))
+    return m

@@ -18,6 +18,7 @@ UNITS = [
     ("memfs", "fs/memfs/test_memfs", [], r"\d+ passed, 0 failed"),
     ("memfs-stress", "fs/memfs/stress_memfs", ["20000", "8"], None),
     ("launcher", "tests/unit/test_launcher", [], r"launcher: \d+ passed, 0 failed"),
+    ("fuse_opt", "tests/unit/test_fuse_opt", [], r"fuse_opt: \d+ passed, 0 failed"),
 ]
 
 

@@ -1171,12 +1171,85 @@ static void test_fallocate_lseek_copy_statx(void)
 }
 
 /* Opcodes whose body is not looked at: they decode with whatever body, even none. */
+/* IOCTL carries exactly in_size bytes; POLL is fixed; NOTIFY_REPLY carries size bytes
+ * (the kernel's answer to a retrieve notification). */
+static void test_ioctl_poll_retrieve(void)
+{
+	static struct body b;
+	struct fuse_ioctl_in io = { .fh = 0xf1, .flags = FUSE_IOCTL_DIR, .cmd = 0x80084501,
+				    .arg = 0x7ffd1234, .in_size = 8, .out_size = 16 };
+	struct fuse_poll_in po = { .fh = 0xf2, .kh = 0x1234567890ULL,
+				   .flags = FUSE_POLL_SCHEDULE_NOTIFY, .events = 0x41 };
+	struct fuse_notify_retrieve_in nr = { .offset = 4096, .size = 5 };
+
+	b_reset(&b);
+	b_put(&b, &io, sizeof(io));
+	b_put(&b, "12345678", 8);
+	if (DECODE_OK(FUSE_IOCTL, &b, &LIM)) {
+		CHECK_U(D.rq.u.ioctl.fh, 0xf1);
+		CHECK_U(D.rq.u.ioctl.flags, FUSE_IOCTL_DIR);
+		CHECK_U(D.rq.u.ioctl.cmd, 0x80084501);
+		CHECK_U(D.rq.u.ioctl.arg, 0x7ffd1234);
+		CHECK_U(D.rq.u.ioctl.in_size, 8);
+		CHECK_U(D.rq.u.ioctl.out_size, 16);
+		CHECK_AT_BODY(D.rq.u.ioctl.in, sizeof(io));
+	}
+	TRUNCATIONS(FUSE_IOCTL, &b, sizeof(io), &LIM);
+	/* in_size must match the data that follows, in both directions */
+	b_fill(&b, 'x', 1);
+	CHECK_I(decode_b(FUSE_IOCTL, &b, &LIM), -EPROTO);
+	CHECK_HDR();
+	struct fuse_ioctl_in big = io;
+	big.in_size = 0xffffffff;
+	b_reset(&b);
+	b_put(&b, &big, sizeof(big));
+	CHECK_I(decode_b(FUSE_IOCTL, &b, &LIM), -EPROTO);
+	struct fuse_ioctl_in none = io;
+	none.in_size = 0;
+	b_reset(&b);
+	b_put(&b, &none, sizeof(none));
+	CHECK_I(decode_b(FUSE_IOCTL, &b, &LIM), 0);
+	CHECK_U(D.rq.u.ioctl.in_size, 0);
+
+	b_reset(&b);
+	b_put(&b, &po, sizeof(po));
+	if (DECODE_OK(FUSE_POLL, &b, &LIM)) {
+		CHECK_U(D.rq.u.poll.fh, 0xf2);
+		CHECK_U(D.rq.u.poll.kh, 0x1234567890ULL);
+		CHECK_U(D.rq.u.poll.flags, FUSE_POLL_SCHEDULE_NOTIFY);
+		CHECK_U(D.rq.u.poll.events, 0x41);
+	}
+	TRUNCATIONS(FUSE_POLL, &b, sizeof(po), &LIM);
+
+	b_reset(&b);
+	b_put(&b, &nr, sizeof(nr));
+	b_put(&b, "hello", 5);
+	if (DECODE_OK(FUSE_NOTIFY_REPLY, &b, &LIM)) {
+		CHECK_U(D.rq.u.notify_reply.offset, 4096);
+		CHECK_U(D.rq.u.notify_reply.size, 5);
+		CHECK_AT_BODY(D.rq.u.notify_reply.data, sizeof(nr));
+	}
+	TRUNCATIONS(FUSE_NOTIFY_REPLY, &b, sizeof(nr), &LIM);
+	/* a size beyond the data, an offset beyond off_t */
+	struct fuse_notify_retrieve_in bad = nr;
+	bad.size = 6;
+	b_reset(&b);
+	b_put(&b, &bad, sizeof(bad));
+	b_put(&b, "hello", 5);
+	CHECK_I(decode_b(FUSE_NOTIFY_REPLY, &b, &LIM), -EPROTO);
+	bad = nr;
+	bad.offset = (uint64_t)INT64_MAX + 1;
+	b_reset(&b);
+	b_put(&b, &bad, sizeof(bad));
+	b_put(&b, "hello", 5);
+	CHECK_I(decode_b(FUSE_NOTIFY_REPLY, &b, &LIM), -EPROTO);
+}
+
 static void test_bodyless(void)
 {
 	static struct body b;
-	const uint32_t ops[] = { FUSE_READLINK, FUSE_STATFS, FUSE_BMAP, FUSE_DESTROY, FUSE_IOCTL,
-				 FUSE_POLL, FUSE_NOTIFY_REPLY, FUSE_SETUPMAPPING,
-				 FUSE_REMOVEMAPPING, FUSE_SYNCFS };
+	const uint32_t ops[] = { FUSE_READLINK, FUSE_STATFS, FUSE_BMAP, FUSE_DESTROY,
+				 FUSE_SETUPMAPPING, FUSE_REMOVEMAPPING, FUSE_SYNCFS };
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		b_reset(&b);
@@ -1398,6 +1471,9 @@ static void canonical_body(uint32_t op, struct body *b)
 	case FUSE_RELEASE: case FUSE_RELEASEDIR: b_fill(b, 0, sizeof(struct fuse_release_in)); break;
 	case FUSE_FSYNC: case FUSE_FSYNCDIR: b_fill(b, 0, sizeof(struct fuse_fsync_in)); break;
 	case FUSE_FLUSH: b_fill(b, 0, sizeof(struct fuse_flush_in)); break;
+	case FUSE_IOCTL: b_fill(b, 0, sizeof(struct fuse_ioctl_in)); break;
+	case FUSE_POLL: b_fill(b, 0, sizeof(struct fuse_poll_in)); break;
+	case FUSE_NOTIFY_REPLY: b_fill(b, 0, sizeof(struct fuse_notify_retrieve_in)); break;
 	case FUSE_SETXATTR: {
 		struct fuse_setxattr_in in = { .size = 2 };
 		b_put(b, &in, FUSE_COMPAT_SETXATTR_IN_SIZE);
@@ -2008,6 +2084,7 @@ int main(void)
 	test_init();
 	test_lk_access_interrupt();
 	test_fallocate_lseek_copy_statx();
+	test_ioctl_poll_retrieve();
 	test_bodyless();
 	test_names();
 	test_opnames();

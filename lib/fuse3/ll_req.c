@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ll_req.c - libfuse requests over libumfs requests, and every fuse_reply_*.
+ *
+ * A libfuse program answers with fuse_reply_* whenever it likes: inside the callback
+ * or later from another thread. The libumfs callback learns which after the program's
+ * callback returns: answered already -> return the result; not yet -> defer the
+ * libumfs request, and the reply completes it. A lock per request orders the two.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse3_int.h"
+
+/* One spare request per thread: most requests are answered inside the callback, so
+ * the same memory serves them all without malloc. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void make_key(void)
+{
+	/* The spare goes with its thread. */
+	pthread_key_create(&spare_key, free);
+}
+
+struct fuse_req *req_begin(struct fuse_session *se, umfs_req *ur, enum req_kind kind)
+{
+	struct fuse_req *r;
+
+	pthread_once(&spare_once, make_key);
+	r = pthread_getspecific(spare_key);
+	if (r) {
+		pthread_setspecific(spare_key, NULL);
+	} else {
+		r = malloc(sizeof(*r));
+		if (!r)
+			return NULL;
+	}
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->se = se;
+	r->ur = ur;
+	r->kind = kind;
+	r->state = RS_IN_CALL;
+	if (ur) {
+		const struct umfs_caller *c = umfs_req_caller(ur);
+
+		r->ctx.uid = c->uid;
+		r->ctx.gid = c->gid;
+		r->ctx.pid = c->pid;
+		r->ctx.umask = c->umask;
+	}
+	return r;
+}
+
+static void req_free(struct fuse_req *r)
+{
+	pthread_mutex_destroy(&r->lock);
+	if (!pthread_getspecific(spare_key)) {
+		pthread_setspecific(spare_key, r);
+		return;
+	}
+	free(r);
+}
+
+ssize_t req_end(struct fuse_req *r)
+{
+	ssize_t rc;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->state == RS_REPLIED) {
+		pthread_mutex_unlock(&r->lock);
+		rc = r->result;
+		req_free(r);
+		return rc;
+	}
+	/* Not answered yet: the program will reply later, from any thread. */
+	if (r->ur)
+		umfs_req_defer(r->ur);
+	r->state = RS_DEFERRED;
+	pthread_mutex_unlock(&r->lock);
+	return UMFS_DEFERRED;
+}
+
+int req_done(struct fuse_req *r, ssize_t result)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->state == RS_IN_CALL) {
+		r->result = result;
+		r->state = RS_REPLIED;
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (r->ur)
+		umfs_req_complete(r->ur, result);
+	pthread_mutex_destroy(&r->lock);
+	free(r); /* not the spare: another thread may own this one's */
+	return 0;
+}
+
+/* ---- replies ---- */
+
+int fuse_reply_err(fuse_req_t req, int err)
+{
+	if (err < 0 || err > 4095)
+		err = EIO;
+	return req_done(req, -(ssize_t)err);
+}
+
+void fuse_reply_none(fuse_req_t req)
+{
+	req_done(req, 0);
+}
+
+static void put_entry(struct umfs_entry *out, const struct fuse_entry_param *e)
+{
+	out->node = ino_node(e->ino);
+	out->attr = e->attr;
+	out->entry_timeout = e->entry_timeout;
+	out->attr_timeout = e->attr_timeout;
+}
+
+int fuse_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	if (req->kind != K_ENTRY)
+		return fuse_reply_err(req, EIO);
+	put_entry(req->entry, e);
+	return req_done(req, 0);
+}
+
+static void put_open(struct umfs_open *o, const struct fuse_file_info *fi)
+{
+	o->fh = (void *)(uintptr_t)fi->fh;
+	o->direct_io = fi->direct_io;
+	o->keep_cache = fi->keep_cache;
+	o->nonseekable = fi->nonseekable;
+	o->cache_dir = fi->cache_readdir;
+	o->noflush = fi->noflush;
+}
+
+int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+		      const struct fuse_file_info *fi)
+{
+	if (req->kind != K_CREATE)
+		return fuse_reply_err(req, EIO);
+	put_entry(req->entry, e);
+	put_open(req->open, fi);
+	return req_done(req, 0);
+}
+
+int fuse_reply_attr(fuse_req_t req, const struct stat *attr, double attr_timeout)
+{
+	if (req->kind != K_ATTR)
+		return fuse_reply_err(req, EIO);
+	req->attr->st = *attr;
+	req->attr->timeout = attr_timeout;
+	return req_done(req, 0);
+}
+
+int fuse_reply_readlink(fuse_req_t req, const char *link)
+{
+	size_t n = strlen(link);
+
+	if (req->kind != K_READLINK)
+		return fuse_reply_err(req, EIO);
+	if (n > req->size)
+		n = req->size;
+	memcpy(req->buf, link, n);
+	return req_done(req, (ssize_t)n);
+}
+
+int fuse_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	if (req->kind != K_OPEN)
+		return fuse_reply_err(req, EIO);
+	put_open(req->open, fi);
+	return req_done(req, 0);
+}
+
+int fuse_reply_write(fuse_req_t req, size_t count)
+{
+	if (req->kind != K_COUNT)
+		return fuse_reply_err(req, EIO);
+	return req_done(req, (ssize_t)count);
+}
+
+int fuse_reply_statfs(fuse_req_t req, const struct statvfs *stbuf)
+{
+	if (req->kind != K_STATFS)
+		return fuse_reply_err(req, EIO);
+	*req->stvfs = *stbuf;
+	return req_done(req, 0);
+}
+
+int fuse_reply_xattr(fuse_req_t req, size_t count)
+{
+	if (req->kind != K_XATTR)
+		return fuse_reply_err(req, EIO);
+	return req_done(req, (ssize_t)count);
+}
+
+int fuse_reply_lock(fuse_req_t req, const struct flock *lock)
+{
+	if (req->kind != K_LOCK)
+		return fuse_reply_err(req, EIO);
+	*req->lk = *lock;
+	return req_done(req, 0);
+}
+
+int fuse_reply_bmap(fuse_req_t req, uint64_t idx)
+{
+	/* umfs mounts are never fuseblk, so the kernel never asks. */
+	return fuse_reply_err(req, ENOSYS);
+}
+
+int fuse_reply_lseek(fuse_req_t req, off_t off)
+{
+	if (req->kind != K_LSEEK)
+		return fuse_reply_err(req, EIO);
+	*req->off_out = off;
+	return req_done(req, 0);
+}
+
+/* ---- directory entries ----
+ * The program sizes its readdir reply with fuse_add_direntry(); the entries are kept
+ * in this private layout and handed to libumfs one by one at the reply. A plain entry
+ * takes exactly as much room as the kernel's, a plus entry more, so whatever the
+ * program fitted always fits the kernel's buffer. */
+struct ent_hdr {
+	uint64_t off;
+	uint64_t ino;
+	uint32_t namelen;
+	uint32_t mode;
+};
+
+struct ent_plus {
+	struct ent_hdr h;
+	struct fuse_entry_param e;
+};
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+size_t fuse_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
+			 const struct stat *stbuf, off_t off)
+{
+	size_t namelen = strlen(name);
+	size_t len = align8(sizeof(struct ent_hdr) + namelen);
+	struct ent_hdr h;
+
+	if (!buf || len > bufsize)
+		return len;
+	h.off = (uint64_t)off;
+	h.ino = stbuf->st_ino;
+	h.namelen = (uint32_t)namelen;
+	h.mode = stbuf->st_mode;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), name, namelen);
+	memset(buf + sizeof(h) + namelen, 0, len - sizeof(h) - namelen);
+	return len;
+}
+
+size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const char *name,
+			      const struct fuse_entry_param *e, off_t off)
+{
+	size_t namelen = strlen(name);
+	size_t len = align8(sizeof(struct ent_plus) + namelen);
+	struct ent_plus p;
+
+	if (!buf || len > bufsize)
+		return len;
+	memset(&p, 0, sizeof(p));
+	p.h.off = (uint64_t)off;
+	p.h.ino = e->attr.st_ino;
+	p.h.namelen = (uint32_t)namelen;
+	p.h.mode = e->attr.st_mode;
+	p.e = *e;
+	memcpy(buf, &p, sizeof(p));
+	memcpy(buf + sizeof(p), name, namelen);
+	memset(buf + sizeof(p) + namelen, 0, len - sizeof(p) - namelen);
+	return len;
+}
+
+/* Hand the program's entries to libumfs. Plus entries that do not make it (no
+ * memory) are given back to the program with forget, as the kernel never saw them. */
+static int reply_dir(fuse_req_t req, const char *buf, size_t size)
+{
+	size_t pos = 0;
+	bool full = false;
+
+	while (pos + sizeof(struct ent_hdr) <= size) {
+		struct ent_hdr h;
+		size_t hlen = req->plus ? sizeof(struct ent_plus) : sizeof(struct ent_hdr);
+		char name[1025];
+
+		memcpy(&h, buf + pos, sizeof(h));
+		if (h.namelen == 0 || h.namelen >= sizeof(name) ||
+		    pos + hlen + h.namelen > size)
+			return fuse_reply_err(req, EIO);
+		memcpy(name, buf + pos + hlen, h.namelen);
+		name[h.namelen] = '\0';
+		if (req->plus) {
+			struct ent_plus p;
+			struct umfs_entry ue;
+
+			memcpy(&p, buf + pos, sizeof(p));
+			ue.node = ino_node(p.e.ino);
+			ue.attr = p.e.attr;
+			ue.entry_timeout = p.e.entry_timeout;
+			ue.attr_timeout = p.e.attr_timeout;
+			if (full || umfs_dir_add_entry(req->dir, name, &ue, (off_t)h.off)) {
+				full = true;
+				if (p.e.ino && req->se->op.forget) {
+					struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
+
+					if (f) {
+						req->se->op.forget(f, p.e.ino, 1);
+						req_end(f);
+					}
+				}
+			}
+		} else if (!full) {
+			struct stat st;
+
+			memset(&st, 0, sizeof(st));
+			st.st_ino = h.ino;
+			st.st_mode = h.mode;
+			full = umfs_dir_add(req->dir, name, &st, NULL, (off_t)h.off) != 0;
+		}
+		pos += align8(hlen + h.namelen);
+	}
+	return req_done(req, 0);
+}
+
+/* Copy a reply's bytes into the libumfs buffer of a read, readlink, xattr, ioctl. */
+static int reply_bytes(fuse_req_t req, const char *buf, size_t size)
+{
+	if (size > req->size)
+		return fuse_reply_err(req, ERANGE);
+	if (size)
+		memcpy(req->buf, buf, size);
+	return req_done(req, (ssize_t)size);
+}
+
+int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
+{
+	switch (req->kind) {
+	case K_DIR:
+		return reply_dir(req, buf, size);
+	case K_DATA: case K_READLINK: case K_XATTR:
+		return reply_bytes(req, buf, size);
+	default:
+		return fuse_reply_err(req, EIO);
+	}
+}
+
+int fuse_reply_iov(fuse_req_t req, const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	char *b;
+	int rc;
+
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	b = malloc(total ? total : 1);
+	if (!b)
+		return fuse_reply_err(req, ENOMEM);
+	total = 0;
+	for (int i = 0; i < count; i++) {
+		memcpy(b + total, iov[i].iov_base, iov[i].iov_len);
+		total += iov[i].iov_len;
+	}
+	rc = fuse_reply_buf(req, b, total);
+	free(b);
+	return rc;
+}
+
+int fuse_reply_data(fuse_req_t req, struct fuse_bufvec *bufv, enum fuse_buf_copy_flags flags)
+{
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(req->size);
+	ssize_t n;
+
+	if (req->kind != K_DATA && req->kind != K_XATTR && req->kind != K_READLINK)
+		return fuse_reply_err(req, EIO);
+	dst.buf[0].mem = req->buf;
+	n = fuse_buf_copy(&dst, bufv, flags);
+	if (n < 0)
+		return fuse_reply_err(req, (int)-n);
+	return req_done(req, n);
+}
+
+/* ---- ioctl and poll ---- */
+
+int fuse_reply_ioctl(fuse_req_t req, int result, const void *buf, size_t size)
+{
+	if (req->kind != K_IOCTL)
+		return fuse_reply_err(req, EIO);
+	if (result < 0)
+		return fuse_reply_err(req, -result);
+	if (size > req->size)
+		size = req->size;
+	if (size)
+		memcpy(req->buf, buf, size);
+	*(size_t *)req->extra = size;
+	return req_done(req, result);
+}
+
+int fuse_reply_ioctl_iov(fuse_req_t req, int result, const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	char *b;
+	int rc;
+
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	b = malloc(total ? total : 1);
+	if (!b)
+		return fuse_reply_err(req, ENOMEM);
+	total = 0;
+	for (int i = 0; i < count; i++) {
+		memcpy(b + total, iov[i].iov_base, iov[i].iov_len);
+		total += iov[i].iov_len;
+	}
+	rc = fuse_reply_ioctl(req, result, b, total);
+	free(b);
+	return rc;
+}
+
+int fuse_reply_ioctl_retry(fuse_req_t req, const struct iovec *in_iov, size_t in_count,
+			   const struct iovec *out_iov, size_t out_count)
+{
+	/* Retries are for unrestricted ioctls, which only CUSE devices get. */
+	fuse_log(FUSE_LOG_ERR, "fuse: fuse_reply_ioctl_retry: unrestricted ioctls are CUSE's, not available on umfs\n");
+	return fuse_reply_err(req, ENOSYS);
+}
+
+int fuse_reply_poll(fuse_req_t req, unsigned revents)
+{
+	if (req->kind != K_POLL)
+		return fuse_reply_err(req, EIO);
+	*(unsigned *)req->extra = revents;
+	return req_done(req, 0);
+}
+
+int fuse_lowlevel_notify_poll(struct fuse_pollhandle *ph)
+{
+	return umfs_notify_poll((umfs_pollhandle *)ph);
+}
+
+void fuse_pollhandle_destroy(struct fuse_pollhandle *ph)
+{
+	if (ph)
+		umfs_pollhandle_destroy((umfs_pollhandle *)ph);
+}
+
+/* ---- request information ---- */
+
+void *fuse_req_userdata(fuse_req_t req)
+{
+	return req->se->userdata;
+}
+
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
+{
+	return &req->ctx;
+}
+
+int fuse_req_getgroups(fuse_req_t req, int size, gid_t list[])
+{
+	if (!req->ur)
+		return -ENOSYS;
+	return umfs_req_groups(req->ur, list, size);
+}
+
+void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data)
+{
+	if (func && req->ur && umfs_req_interrupted(req->ur))
+		func(req, data);
+}
+
+int fuse_req_interrupted(fuse_req_t req)
+{
+	return req->ur ? umfs_req_interrupted(req->ur) : 0;
+}
