@@ -220,7 +220,8 @@ static int cmd_mount(int argc, char **argv)
 	rc = kind->create(source, &kargs, &cfg, &inst);
 	if (rc < 0) {
 		free(opts);
-		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		/* -EACCES: refused credentials (crypt: a wrong passphrase). */
+		return rc == -EINVAL ? EXIT_USAGE : rc == -EACCES ? EXIT_PERM : EXIT_FAIL;
 	}
 	s = umfs_session_new(inst.ops, sizeof(*inst.ops), inst.fs, inst.root, &cfg);
 	if (!s) {

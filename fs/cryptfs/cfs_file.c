@@ -187,6 +187,10 @@ static int handle_new(struct cryptfs *c, struct cnode *n, int fd, int flags, str
 		return err;
 	}
 	out->fh = h;
+	/* A container writer's bytes go to its staging file, not to the container
+	 * node's page cache, where other readers of the container would see them
+	 * before they are stored (and a refusal arrives as the writer's own errno). */
+	out->direct_io = h->stage >= 0;
 	/* Each open starts from the file as it is, and plaintext and container bytes
 	 * never meet in one page cache (two nodes, see cfs_int.h). */
 	out->keep_cache = 0;

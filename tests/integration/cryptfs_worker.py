@@ -11,7 +11,8 @@ process sees is what its executable gets: the test compares the two.
   cryptfs_worker.py model SEED OPS DIR REF
                                     -> apply OPS random writes, reads, truncates and
                                        renames to files in DIR and in REF; compare
-  cryptfs_worker.py write PATH HEX  -> write bytes.fromhex(HEX) to PATH (truncating)
+  cryptfs_worker.py sha PATH        -> sha256 of PATH's bytes
+  cryptfs_worker.py write PATH      -> write standard input to PATH (truncating)
   cryptfs_worker.py traced PATH     -> PTRACE_TRACEME (the parent becomes the tracer),
                                        then the sha256 of PATH's bytes
 """
@@ -150,9 +151,10 @@ def model(seed, ops, d, ref):
     print('ok %d' % ops)
 
 
-def write(path, hexdata):
+def write(path):
+    data = sys.stdin.buffer.read()
     with open(path, 'wb') as f:
-        f.write(bytes.fromhex(hexdata))
+        f.write(data)
 
 
 def traced(path):
@@ -171,8 +173,11 @@ if __name__ == '__main__':
         hold(sys.argv[2], int(sys.argv[3]))
     elif cmd == 'model':
         model(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    elif cmd == 'sha':
+        with open(sys.argv[2], 'rb') as f:
+            print(hashlib.sha256(f.read()).hexdigest())
     elif cmd == 'write':
-        write(sys.argv[2], sys.argv[3])
+        write(sys.argv[2])
     elif cmd == 'traced':
         traced(sys.argv[2])
     else:
