@@ -292,7 +292,7 @@ def test_refuse_foreign_writes(workdir):
         H.write_file(v.p('copy'), container)
         assert H.run([v.acat, v.p('copy')]).out == 'original'
         # ... and nothing else.
-        r = H.run([H.PYTHON, '-c', 'import sys; open(sys.argv[1], "wb").write(b"plain")',
+        r = H.run([H.PYTHON, '-c', 'import sys\nwith open(sys.argv[1], "wb") as f: f.write(b"plain")',
                    v.p('copy')])
         assert r.rc != 0 and 'PermissionError' in r.err, r.err
         assert H.run([v.acat, v.p('copy')]).out == 'original'
