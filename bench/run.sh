@@ -30,7 +30,9 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
   --rounds N      rounds (default 3); each round mounts every target afresh and runs
                   each scenario on each target in turn, in a rotating order
   --quick         fewer files and a smaller file (for a smoke run)
-  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs
+  --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs,
+                  cryptfs, gocryptfs (cryptfs: a vault on the same tmpfs, mounted with
+                  --allow-uid 0 so the benchmark sees plaintext; gocryptfs likewise)
                   (default tmpfs,memfs,passthrough_ll; mirror and bindfs only when
                   asked for; mirror shows a directory of the same tmpfs)
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
@@ -62,8 +64,8 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive numbe
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case "$t" in
-	tmpfs|memfs|mirror|passthrough_ll|bindfs) ;;
-	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs)" >&2; exit 2 ;;
+	tmpfs|memfs|mirror|passthrough_ll|bindfs|cryptfs|gocryptfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs, cryptfs, gocryptfs)" >&2; exit 2 ;;
 	esac
 done
 
@@ -160,7 +162,7 @@ drop_target() {
 }
 
 UMFS=$BUILD/tools/umfs
-for t in memfs mirror; do
+for t in memfs mirror cryptfs; do
 	if have_target $t && [ ! -x "$UMFS" ]; then
 		log "WARNING: $UMFS is missing: the $t target is left out of this run"
 		drop_target $t
@@ -183,6 +185,10 @@ fi
 if have_target bindfs && ! command -v bindfs >/dev/null; then
 	log "WARNING: bindfs is not installed (apt-get install bindfs): left out of this run"
 	drop_target bindfs
+fi
+if have_target gocryptfs && ! command -v gocryptfs >/dev/null; then
+	log "WARNING: gocryptfs is not installed (apt-get install gocryptfs): left out of this run"
+	drop_target gocryptfs
 fi
 if [ ${#TLIST[@]} -eq 0 ]; then
 	log "no target left to run"
@@ -246,6 +252,22 @@ mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MN
 		rm -rf "$WORK/fs/ptll-src"; mkdir -p "$WORK/fs/ptll-src" "$mnt"
 		"$PTLL" -f -o "source=$WORK/fs/ptll-src,$PTLL_OPTS" "$mnt" >"$WORK/$t.log" 2>&1 &
 		;;
+	cryptfs)
+		mnt=$WORK/mnt-cryptfs
+		rm -rf "$WORK/fs/crypt-vault"; mkdir -p "$mnt"
+		echo bench-passphrase >"$WORK/pass"
+		"$UMFS" crypt init --fast-kdf --passfile "$WORK/pass" "$WORK/fs/crypt-vault" >&2
+		"$UMFS" mount crypt "$WORK/fs/crypt-vault" "$mnt" -f --passfile "$WORK/pass" \
+			--allow-uid 0 >"$WORK/$t.log" 2>&1 &
+		;;
+	gocryptfs)
+		mnt=$WORK/mnt-gocryptfs
+		rm -rf "$WORK/fs/gocryptfs-cipher"; mkdir -p "$WORK/fs/gocryptfs-cipher" "$mnt"
+		echo bench-passphrase >"$WORK/pass"
+		gocryptfs -init -q -passfile "$WORK/pass" "$WORK/fs/gocryptfs-cipher" >&2
+		gocryptfs -f -q -passfile "$WORK/pass" "$WORK/fs/gocryptfs-cipher" "$mnt" \
+			>"$WORK/$t.log" 2>&1 &
+		;;
 	bindfs)
 		mnt=$WORK/mnt-bindfs
 		rm -rf "$WORK/fs/bindfs-src"; mkdir -p "$WORK/fs/bindfs-src" "$mnt"
@@ -272,7 +294,7 @@ unmount_target() {  # unmount_target TARGET: unmount, wait for the daemon, never
 	mnt=${MNT_OF[$t]} pid=${PID_OF[$t]}
 	if is_mounted "$mnt"; then
 		case "$t" in
-		memfs|mirror) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
+		memfs|mirror|cryptfs) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
 		*) fusermount3 -u "$mnt" >&2 || umount "$mnt" >&2 || true ;;
 		esac
 	fi
@@ -394,12 +416,16 @@ MD=$WORK/latest.md
 		for (k = 1; k <= nt; k++) { if (T[k] == "memfs") has_m = 1; if (T[k] == "tmpfs") has_t = 1; if (T[k] == "passthrough_ll") has_p = 1 }
 		if (has_m && has_t) { hdr = hdr " | memfs/tmpfs"; sep = sep "|--:" }
 		if (has_m && has_p) { hdr = hdr " | memfs/passthrough_ll"; sep = sep "|--:" }
+		has_c = 0; has_g = 0
+		for (k = 1; k <= nt; k++) { if (T[k] == "cryptfs") has_c = 1; if (T[k] == "gocryptfs") has_g = 1 }
+		if (has_c && has_g) { hdr = hdr " | cryptfs/gocryptfs"; sep = sep "|--:" }
 		print hdr " |"; print sep "|"
 		for (i = 1; i <= ns; i++) {
 			s = order[i]; line = "| " s
 			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
 			if (has_m && has_t) line = line " | " rfmt(ratio(med["memfs", s], med["tmpfs", s]))
 			if (has_m && has_p) line = line " | " rfmt(ratio(med["memfs", s], med["passthrough_ll", s]))
+			if (has_c && has_g) line = line " | " rfmt(ratio(med["cryptfs", s], med["gocryptfs", s]))
 			print line " |"
 		}
 		# The issue targets for memfs.

@@ -17,6 +17,7 @@ UNITS = [
     ("codec", "tests/unit/test_codec", [], r"codec: \d+ passed, 0 failed"),
     ("memfs", "fs/memfs/test_memfs", [], r"\d+ passed, 0 failed"),
     ("memfs-stress", "fs/memfs/stress_memfs", ["20000", "8"], None),
+    ("crypt", "fs/cryptfs/test_crypt", [], r"crypt: \d+ passed, 0 failed"),
 ]
 
 
