@@ -108,6 +108,8 @@ int cfs_lookup_disk(struct cryptfs *c, struct cnode *dir, const char *disk, cons
 		return err;
 	e->node = n;
 	e->attr = st;
+	if (S_ISLNK(st.st_mode))
+		cfs_stat(c, n, NULL, &e->attr); /* the plaintext target's length */
 	if (S_ISREG(st.st_mode)) {
 		cfs_stat(c, n, NULL, &e->attr);
 		/* Every walk asks again, so each caller reaches its own view's node, and
@@ -326,6 +328,16 @@ static int dir_is_empty(int dfd)
 	return rc;
 }
 
+/* Put a directory's id file back (an rmdir or rename that failed after taking it). */
+static void dirid_restore(int dfd, const uint8_t id[CF_ID_LEN])
+{
+	int fd = openat(dfd, DIRID_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0 || write(fd, id, CF_ID_LEN) != CF_ID_LEN)
+		umfs_log(UMFS_LOG_ERR, "cryptfs: cannot restore a directory id");
+	if (fd >= 0)
+		close(fd);
+}
+
 int cfs_rmdir(umfs_req *req, void *dir, const char *name)
 {
 	struct cnode *d = dir;
@@ -346,14 +358,8 @@ int cfs_rmdir(umfs_req *req, void *dir, const char *name)
 	if (!err && unlinkat(d->fd, disk, AT_REMOVEDIR) < 0) {
 		err = -errno;
 		/* Still there (a name came in meanwhile): give its id back. */
-		if (had_id) {
-			int fd = openat(cfd, DIRID_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-			if (fd >= 0) {
-				if (write(fd, id, CF_ID_LEN) != CF_ID_LEN)
-					umfs_log(UMFS_LOG_ERR, "cryptfs: cannot restore a directory id");
-				close(fd);
-			}
-		}
+		if (had_id)
+			dirid_restore(cfd, id);
 	}
 	close(cfd);
 	if (!err && hashed)
@@ -375,8 +381,27 @@ int cfs_rename(umfs_req *req, void *dir, const char *name, void *newdir, const c
 	err = new_name(c, nd, newname, ndisk, &nhashed);
 	if (err)
 		return err;
-	if (renameat2(d->fd, disk, nd->fd, ndisk, flags) < 0)
-		return -errno;
+	/* An empty directory as the target holds its id file, which the vault's
+	 * rename(2) would count as an entry: take it out, and back if it fails. */
+	uint8_t id[CF_ID_LEN];
+	int tfd = -1;
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE))) {
+		tfd = openat(nd->fd, ndisk, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (tfd >= 0 && (dir_is_empty(tfd) != 0 || dirid_read(tfd, id) != 0 ||
+				 unlinkat(tfd, DIRID_NAME, 0) < 0)) {
+			close(tfd);
+			tfd = -1;
+		}
+	}
+	if (renameat2(d->fd, disk, nd->fd, ndisk, flags) < 0) {
+		err = -errno;
+		if (tfd >= 0)
+			dirid_restore(tfd, id);
+	}
+	if (tfd >= 0)
+		close(tfd);
+	if (err)
+		return err;
 	if (hashed && !(flags & RENAME_EXCHANGE) && (d != nd || strcmp(disk, ndisk) != 0))
 		cfs_remove_sidecar(d->fd, disk);
 	return 0;
