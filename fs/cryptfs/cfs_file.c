@@ -358,10 +358,7 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 int cfs_getattr(umfs_req *req, void *node, void *fh, struct umfs_attr *out)
 {
 	struct cnode *n = node;
-	int err = cfs_stat(CFS(req), n, fh_of(n, fh), &out->st);
-	if (!err && n->type == S_IFREG)
-		out->timeout = 0;
-	return err;
+	return cfs_stat(CFS(req), n, fh_of(n, fh), &out->st);
 }
 
 static struct timespec time_of(unsigned valid, unsigned set, unsigned now, struct timespec v)
@@ -447,8 +444,6 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 			return -errno;
 	}
 	err = cfs_stat(c, n, h, &out->st);
-	if (!err && n->type == S_IFREG)
-		out->timeout = 0;
 	return err;
 }
 
