@@ -242,6 +242,8 @@ int cfs_create(umfs_req *req, void *dir, const char *name, mode_t mode, int flag
 	struct cf_file f;
 	err = cf_file_init(c->keys, fd, &f);
 	cf_file_done(&f);
+	if (!err)
+		cfs_give_to_caller(req, d, disk, S_IFREG | mode);
 	enum view v = cfs_view_of(c, umfs_req_caller(req));
 	if (!err)
 		err = cfs_lookup_disk(c, d, disk, name, v, entry);

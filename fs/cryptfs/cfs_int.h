@@ -100,6 +100,10 @@ enum view cfs_view_of(const struct cryptfs *c, const struct umfs_caller *who);
 int cfs_disk_name(struct cryptfs *c, struct cnode *dir, const char *name, char *disk, char *enc,
 		  bool *hashed);
 int cfs_write_sidecar(int dfd, const char *disk, const char *enc);
+/* A mount run by root: give a new object to its caller (uid, and gid unless the
+ * directory is setgid), as a local file system would. mode: the requested mode, put
+ * back when the change of owner dropped setuid/setgid. */
+void cfs_give_to_caller(umfs_req *req, struct cnode *dir, const char *disk, mode_t mode);
 void cfs_remove_sidecar(int dfd, const char *disk);
 /* Fill e with the node of on-disk name disk in dir, for view v (regular files). */
 int cfs_lookup_disk(struct cryptfs *c, struct cnode *dir, const char *disk, const char *name,

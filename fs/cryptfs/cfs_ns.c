@@ -59,6 +59,33 @@ int cfs_write_sidecar(int dfd, const char *disk, const char *enc)
 	return err;
 }
 
+void cfs_give_to_caller(umfs_req *req, struct cnode *dir, const char *disk, mode_t mode)
+{
+	const struct umfs_caller *who = umfs_req_caller(req);
+	struct stat dst;
+
+	if (geteuid() != 0 || (who->uid == 0 && who->gid == 0))
+		return;
+	gid_t gid = who->gid;
+	if (fstatat(dir->fd, "", &dst, AT_EMPTY_PATH) == 0 && (dst.st_mode & S_ISGID))
+		gid = (gid_t)-1; /* the directory's group, as the vault gave it */
+	if (fchownat(dir->fd, disk, who->uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		umfs_log(UMFS_LOG_WARNING, "cryptfs: cannot give a new file to uid %u: %s",
+			 (unsigned)who->uid, strerror(errno));
+		return;
+	}
+	if (S_ISREG(mode) && (mode & (S_ISUID | S_ISGID))) {
+		char p[FD_PATH_MAX];
+		int fd = openat(dir->fd, disk, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			if (chmod(cfd_path(fd, p, sizeof p), mode & 07777) < 0)
+				umfs_log(UMFS_LOG_WARNING, "cryptfs: cannot restore a mode: %s",
+					 strerror(errno));
+			close(fd);
+		}
+	}
+}
+
 void cfs_remove_sidecar(int dfd, const char *disk)
 {
 	char side[CN_SHORT_MAX + 8];
@@ -196,6 +223,7 @@ int cfs_mknod(umfs_req *req, void *dir, const char *name, mode_t mode, dev_t rde
 	}
 	if (err)
 		return err;
+	cfs_give_to_caller(req, d, disk, mode);
 	return lookup_as_caller(req, d, disk, name, out);
 }
 
@@ -230,6 +258,7 @@ int cfs_mkdir(umfs_req *req, void *dir, const char *name, mode_t mode, struct um
 		unlinkat(d->fd, disk, AT_REMOVEDIR);
 		return err;
 	}
+	cfs_give_to_caller(req, d, disk, S_IFDIR | mode);
 	return lookup_as_caller(req, d, disk, name, out);
 }
 
@@ -249,6 +278,7 @@ int cfs_symlink(umfs_req *req, void *dir, const char *name, const char *target,
 		return err;
 	if (symlinkat(enc, d->fd, disk) < 0)
 		return -errno;
+	cfs_give_to_caller(req, d, disk, S_IFLNK | 0777);
 	return lookup_as_caller(req, d, disk, name, out);
 }
 

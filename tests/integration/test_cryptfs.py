@@ -143,6 +143,17 @@ def test_interleaved_readers_share_no_cache(vault):
     try:
         first = holder.stdout.readline().split()
         assert first == [sha(data)]
+        # The allowed program's open file, reopened through /proc by a program that
+        # is not allowed: never plaintext.
+        fds = [os.path.join('/proc', str(holder.pid), 'fd', n)
+               for n in os.listdir('/proc/%d/fd' % holder.pid)]
+        mine = [f for f in fds if os.readlink(f) == vault.p('f')]
+        assert mine
+        r = H.run([H.PYTHON, '-c', 'import sys, hashlib\n'
+                   'try:\n    print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())\n'
+                   'except OSError as e:\n    print("refused", e.errno)', mine[0]])
+        assert r.rc == 0 and r.out.split()[0] != sha(data), r.out + r.err
+        print('reopen through /proc by a program that is not allowed:', r.out.strip())
         for i in range(rounds):
             # Not allowed: cat and python, plain read and mmap.
             r = H.run(['cat', vault.p('f')])
