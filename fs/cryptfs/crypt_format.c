@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -84,8 +85,13 @@ int cf_file_key(const uint8_t content_key[CF_KEY_LEN], const uint8_t file_id[CF_
 	return 0;
 }
 
+/* The context remembers the key and direction it was last set up for: the blocks of
+ * one request share the file's key, and setting up AES-GCM for a key (its round keys
+ * and GHASH table) costs about as much as sealing a block. */
 struct cf_ctx {
 	EVP_CIPHER_CTX *evp;
+	int mode; /* 0 none, 1 encrypt, 2 decrypt */
+	uint8_t key[CF_KEY_LEN];
 };
 
 struct cf_ctx *cf_ctx_new(void)
@@ -105,8 +111,25 @@ void cf_ctx_free(struct cf_ctx *c)
 {
 	if (!c)
 		return;
+	OPENSSL_cleanse(c->key, sizeof c->key);
 	EVP_CIPHER_CTX_free(c->evp); /* cleanses the key schedule */
 	OPENSSL_free(c);
+}
+
+/* Set c up for key and direction (once), then for this block's nonce. */
+static int ctx_setup(struct cf_ctx *c, int mode, const uint8_t *key, const uint8_t *nonce)
+{
+	if (c->mode != mode || CRYPTO_memcmp(c->key, key, CF_KEY_LEN) != 0) {
+		c->mode = 0;
+		if ((mode == 1 ? EVP_EncryptInit_ex(c->evp, EVP_aes_256_gcm(), NULL, key, nonce)
+			       : EVP_DecryptInit_ex(c->evp, EVP_aes_256_gcm(), NULL, key, nonce)) != 1)
+			return -EIO;
+		memcpy(c->key, key, CF_KEY_LEN);
+		c->mode = mode;
+		return 0;
+	}
+	return (mode == 1 ? EVP_EncryptInit_ex(c->evp, NULL, NULL, NULL, nonce)
+			  : EVP_DecryptInit_ex(c->evp, NULL, NULL, NULL, nonce)) == 1 ? 0 : -EIO;
 }
 
 static void make_ad(uint8_t *ad, const uint8_t *file_id, uint64_t index, bool final)
@@ -127,7 +150,7 @@ int cf_seal(struct cf_ctx *c, const uint8_t key[CF_KEY_LEN], const uint8_t *file
 		return -EINVAL;
 	make_ad(ad, file_id, index, final);
 	memcpy(out, nonce, CF_NONCE);
-	if (EVP_EncryptInit_ex(c->evp, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	if (ctx_setup(c, 1, key, nonce) != 0 ||
 	    EVP_EncryptUpdate(c->evp, NULL, &n, ad, sizeof ad) != 1 ||
 	    EVP_EncryptUpdate(c->evp, out + CF_NONCE, &n, in, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(c->evp, out + CF_NONCE + n, &m) != 1 ||
@@ -148,7 +171,7 @@ int cf_open(struct cf_ctx *c, const uint8_t key[CF_KEY_LEN], const uint8_t *file
 	len = slen - CF_OVERHEAD;
 	make_ad(ad, file_id, index, final);
 	memcpy(tag, in + CF_NONCE + len, CF_TAG);
-	if (EVP_DecryptInit_ex(c->evp, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+	if (ctx_setup(c, 2, key, in) != 0 ||
 	    EVP_DecryptUpdate(c->evp, NULL, &n, ad, sizeof ad) != 1 ||
 	    EVP_DecryptUpdate(c->evp, out, &n, in + CF_NONCE, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_SET_TAG, CF_TAG, tag) != 1)
