@@ -56,7 +56,18 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 {
 	struct cf_file f;
 	uint64_t bad = 0;
-	int err = load_locked(c, n, fd, true, &f);
+	int err;
+
+	if (size == 0) {
+		/* Emptied: a new container with a new file id, whatever the old one
+		 * held (so an allowed program can overwrite a damaged file). */
+		pthread_rwlock_wrlock(cnode_lock(c, n));
+		err = cf_file_init(c->keys, fd, &f);
+		pthread_rwlock_unlock(cnode_lock(c, n));
+		cf_file_done(&f);
+		return err;
+	}
+	err = load_locked(c, n, fd, true, &f);
 	if (err)
 		return err;
 	err = cf_file_truncate(&f, size, &bad);
@@ -191,6 +202,8 @@ static int handle_new(struct cryptfs *c, struct cnode *n, int fd, int flags, str
 	 * node's page cache, where other readers of the container would see them
 	 * before they are stored (and a refusal arrives as the writer's own errno). */
 	out->direct_io = h->stage >= 0;
+	/* Only a container writer has anything to do at close(2). */
+	out->noflush = h->stage < 0;
 	/* Each open starts from the file as it is, and plaintext and container bytes
 	 * never meet in one page cache (two nodes, see cfs_int.h). */
 	out->keep_cache = 0;

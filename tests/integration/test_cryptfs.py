@@ -378,6 +378,10 @@ def test_tampering_is_refused_logged_and_found(vault, damage):
     assert '/d/one' in r.out and ('block %d' % bad) in r.out, r.out
     assert '/d/two' not in r.out
     assert open(one, 'rb').read() == before
+    # An allowed program may overwrite the damaged file; then all is sound again.
+    vault.apy_write(vault.p('d', 'one'), b'fresh')
+    assert H.run([vault.acat, vault.p('d', 'one')]).out == 'fresh'
+    assert vault.fsck().rc == 0
 
 
 def test_wrong_passphrase_changes_nothing(workdir):
