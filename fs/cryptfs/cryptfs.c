@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cfs_int.h"
 
 static int copy_policy(struct cryptfs *c, const struct cryptfs_options *o)
@@ -114,6 +116,11 @@ void *cryptfs_root(struct cryptfs *c)
 
 static void cfs_init(void *fs, struct umfs_conn *conn)
 {
+	/* Memory locks are not inherited across fork(2), and `umfs mount` forks into
+	 * the background after unlocking the keys: lock them again in the process
+	 * that serves (a no-op when it did not fork). */
+	if (sodium_mlock(((struct cryptfs *)fs)->keys, sizeof(struct cf_keys)) != 0)
+		umfs_log(UMFS_LOG_WARNING, "cryptfs: cannot lock the keys in memory (RLIMIT_MEMLOCK?)");
 	/* The kernel must not own sizes or gather writes (the writeback cache): every
 	 * write is sealed when it happens. Readdirplus would hand out file nodes
 	 * without asking whose view they are. */
