@@ -265,12 +265,65 @@ int cfs_create(umfs_req *req, void *dir, const char *name, mode_t mode, int flag
 		unlinkat(d->fd, disk, 0);
 		return err;
 	}
-	err = handle_new(c, entry->node, fd, flags | O_TRUNC, out);
+	/* A container writer's staging starts empty; a new plaintext file is empty. */
+	err = handle_new(c, entry->node, fd, v == VIEW_CONTAINER ? flags | O_TRUNC : flags & ~O_TRUNC,
+			 out);
 	if (err) {
 		cnode_put(c, entry->node, 1);
 		entry->node = NULL;
 		unlinkat(d->fd, disk, 0);
 	} else if (v == VIEW_CONTAINER) {
+		((struct cfh *)out->fh)->dirty = false; /* already an empty container */
+	}
+	return err;
+}
+
+/* O_TMPFILE: an unnamed container in dir, in the caller's view (linkat gives it a
+ * name later, through cfs_link). */
+int cfs_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags, struct umfs_entry *entry,
+		struct umfs_open *out)
+{
+	struct cryptfs *c = CFS(req);
+	struct cnode *d = dir, *n;
+	struct cf_file f;
+	char p[FD_PATH_MAX];
+	struct stat st;
+	int err, pfd;
+
+	/* O_EXCL stays: it makes the file unlinkable, as the caller asked. */
+	int fd = openat(d->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC | (flags & O_EXCL), mode & 07777);
+	if (fd < 0)
+		return -errno;
+	err = cf_file_init(c->keys, fd, &f);
+	cf_file_done(&f);
+	pfd = err ? -1 : open(cfd_path(fd, p, sizeof p), O_PATH | O_CLOEXEC);
+	if (!err && (pfd < 0 || fstat(pfd, &st) < 0))
+		err = -errno;
+	if (err) {
+		if (pfd >= 0)
+			close(pfd);
+		close(fd);
+		return err;
+	}
+	if (geteuid() == 0) {
+		const struct umfs_caller *who = umfs_req_caller(req);
+		if ((who->uid || who->gid) && fchown(fd, who->uid, who->gid) == 0)
+			fstat(pfd, &st);
+	}
+	err = cnode_get(c, pfd, &st, cfs_view_of(c, umfs_req_caller(req)), "(O_TMPFILE)", &n);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	entry->node = n;
+	entry->attr = st;
+	cfs_stat(c, n, NULL, &entry->attr);
+	entry->entry_timeout = 0;
+	err = handle_new(c, n, fd, n->view == VIEW_CONTAINER ? flags | O_TRUNC : flags & ~O_TRUNC, out);
+	if (err) {
+		cnode_put(c, n, 1);
+		entry->node = NULL;
+	} else if (n->view == VIEW_CONTAINER) {
 		((struct cfh *)out->fh)->dirty = false; /* already an empty container */
 	}
 	return err;

@@ -134,6 +134,8 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 int cfs_open(umfs_req *req, void *node, int flags, struct umfs_open *out);
 int cfs_create(umfs_req *req, void *dir, const char *name, mode_t mode, int flags,
 	       struct umfs_entry *entry, struct umfs_open *out);
+int cfs_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags, struct umfs_entry *entry,
+		struct umfs_open *out);
 int cfs_read(umfs_req *req, void *node, void *fh, void *buf, size_t size, off_t off);
 int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size, off_t off,
 	      unsigned flags);

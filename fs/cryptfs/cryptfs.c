@@ -150,6 +150,7 @@ const struct umfs_operations cryptfs_operations = {
 	.rename = cfs_rename,
 	.open = cfs_open,
 	.create = cfs_create,
+	.tmpfile = cfs_tmpfile,
 	.read = cfs_read,
 	.write = cfs_write,
 	.flush = cfs_flush,

@@ -247,6 +247,19 @@ def test_model_against_a_plain_file(vault, workdir):
     assert r.rc == 0, r.out + r.err
 
 
+def test_o_tmpfile_then_link(vault):
+    r = H.run([vault.apy, '-c', '''
+import os, sys
+fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
+os.write(fd, b"made unnamed")
+os.link("/proc/self/fd/%d" % fd, sys.argv[1] + "/named", follow_symlinks=True)
+''', vault.p()])
+    assert r.rc == 0, r.err
+    assert H.run([vault.acat, vault.p('named')]).out == 'made unnamed'
+    assert open(vault.p('named'), 'rb').read()[:6] == b'umfsCF'
+    assert vault.fsck().rc == 0
+
+
 def test_other_programs_writes_are_encrypted(vault):
     # Not a container: encrypted like any write.
     H.write_file(vault.p('notes'), b'written by a program that is not allowed\n')
