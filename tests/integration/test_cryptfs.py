@@ -249,10 +249,13 @@ def test_model_against_a_plain_file(vault, workdir):
 
 def test_o_tmpfile_then_link(vault):
     r = H.run([vault.apy, '-c', '''
-import os, sys
+import ctypes, os, sys
 fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
 os.write(fd, b"made unnamed")
-os.link("/proc/self/fd/%d" % fd, sys.argv[1] + "/named", follow_symlinks=True)
+libc = ctypes.CDLL(None, use_errno=True)
+# linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, name, AT_SYMLINK_FOLLOW)
+if libc.linkat(-100, b"/proc/self/fd/%d" % fd, -100, os.fsencode(sys.argv[1] + "/named"), 0x400):
+    sys.exit("linkat: errno %d" % ctypes.get_errno())
 ''', vault.p()])
     assert r.rc == 0, r.err
     assert H.run([vault.acat, vault.p('named')]).out == 'made unnamed'
