@@ -70,6 +70,14 @@ class Vault:
                                   args=args)
         return self.mount
 
+    def finish(self):
+        """Unmount; the server's log must hold no sanitizer report (ASan builds)."""
+        if self.mount:
+            self.mount.cleanup()
+            log = self.mount.stderr_text()
+            for bad in ('Sanitizer', 'runtime error:'):
+                assert bad not in log, log[-4000:]
+
     def p(self, *parts):
         return self.mount.p(*parts)
 
@@ -105,8 +113,7 @@ def vault(workdir):
     v.init()
     v.mount_it()
     yield v
-    if v.mount:
-        v.mount.cleanup()
+    v.finish()
 
 
 def sha(b):
@@ -324,7 +331,7 @@ def test_refuse_foreign_writes(workdir):
         assert r.rc != 0 and 'PermissionError' in r.err, r.err
         assert H.run([v.acat, v.p('copy')]).out == 'original'
     finally:
-        v.mount.cleanup()
+        v.finish()
 
 
 # ---------------------------------------------------------------------------- damage
