@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,8 +84,11 @@ static int stage_open(struct cryptfs *c)
 	int fd = openat(c->vault_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
 		return fd < 0 ? -errno : fd;
-	char name[] = ".stage.XXXXXX";
-	fd = mkostemp(name, O_CLOEXEC); /* relative: fall back is rare; the cwd is "/" */
+	/* No O_TMPFILE on the vault's file system: a named file in VAULT, unlinked at
+	 * once (the name starts with '.', which no stored name does). */
+	char name[64];
+	snprintf(name, sizeof name, "/proc/self/fd/%d/.stage.XXXXXX", c->vault_fd);
+	fd = mkostemp(name, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	unlink(name);
