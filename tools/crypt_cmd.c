@@ -376,14 +376,12 @@ int crypt_create_kind(const char *vault, const struct kind_args *a, struct umfs_
 		fprintf(stderr, "umfs: crypt: no --allow, --allow-uid or --allow-cgroup: every "
 				"program sees only the encrypted containers\n");
 	for (size_t i = 0; i < a->n_allow; i++) {
-		struct stat st;
-		errno = 0;
-		if (stat(a->allow[i], &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = cryptfs_exe_from_path(a->allow[i], &exes[i]);
+		if (e < 0) {
 			fprintf(stderr, "umfs: crypt: --allow '%s': %s\n", a->allow[i],
-				errno ? strerror(errno) : "not a regular file");
+				e == -EINVAL ? "not a regular file" : strerror(-e));
 			return -EINVAL;
 		}
-		exes[i] = (struct cryptfs_exe){ st.st_dev, st.st_ino, a->allow[i] };
 	}
 	for (size_t i = 0; i < a->n_allow_uid; i++) {
 		char *end;

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cfs_int.h"
 
 /* Read /proc/<pid>/<what> into buf (NUL-terminated); -1 on failure. */
@@ -51,6 +53,43 @@ static bool traced(pid_t pid)
 	return atoi(t + 11) != 0;
 }
 
+static int sha256_fd(int fd, unsigned char out[32])
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	unsigned char buf[65536];
+	unsigned len = 32;
+	ssize_t n;
+	int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1;
+
+	while (ok && (n = read(fd, buf, sizeof buf)) > 0)
+		ok = EVP_DigestUpdate(m, buf, (size_t)n) == 1;
+	ok = ok && n == 0 && EVP_DigestFinal_ex(m, out, &len) == 1;
+	EVP_MD_CTX_free(m);
+	return ok ? 0 : -EIO;
+}
+
+int cryptfs_exe_from_path(const char *path, struct cryptfs_exe *e)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	errno = 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = errno ? -errno : -EINVAL;
+		close(fd);
+		return err;
+	}
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->ctime = st.st_ctim;
+	e->path = path;
+	err = sha256_fd(fd, e->sha256);
+	close(fd);
+	return err;
+}
+
 static bool exe_allowed(const struct cryptfs *c, pid_t pid)
 {
 	char p[64];
@@ -61,9 +100,25 @@ static bool exe_allowed(const struct cryptfs *c, pid_t pid)
 	snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
 	if (stat(p, &st) < 0)
 		return false;
-	for (size_t i = 0; i < c->pol.n_exes; i++)
-		if (c->exes[i].dev == st.st_dev && c->exes[i].ino == st.st_ino)
+	for (size_t i = 0; i < c->pol.n_exes; i++) {
+		const struct cryptfs_exe *e = &c->exes[i];
+		if (e->dev != st.st_dev || e->ino != st.st_ino)
+			continue;
+		if (e->ctime.tv_sec == st.st_ctim.tv_sec && e->ctime.tv_nsec == st.st_ctim.tv_nsec)
 			return true;
+		/* Changed since the mount started (chmod, touch, or new content): still
+		 * allowed only with the same content. */
+		unsigned char d[32];
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		bool same = fd >= 0 && sha256_fd(fd, d) == 0 && memcmp(d, e->sha256, 32) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!same)
+			umfs_log(UMFS_LOG_WARNING, "cryptfs: an allowed program was changed since the "
+				 "mount started (ino %llu): not allowed",
+				 (unsigned long long)st.st_ino);
+		return same;
+	}
 	return false;
 }
 

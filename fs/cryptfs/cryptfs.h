@@ -31,12 +31,19 @@
 extern "C" {
 #endif
 
-/* An allowed program: the file an --allow PATH named when the mount started. */
+/* An allowed program: the file an --allow PATH named when the mount started, by
+ * device and inode, with its change time and SHA-256 then: a file changed in place
+ * since (a new ctime) is allowed only while its content still has that digest. */
 struct cryptfs_exe {
 	dev_t dev;
 	ino_t ino;
+	struct timespec ctime;
+	unsigned char sha256[32];
 	const char *path; /* for messages */
 };
+
+/* Fill e from the executable at path (following symlinks). 0 or a negative errno. */
+int cryptfs_exe_from_path(const char *path, struct cryptfs_exe *e);
 
 struct cryptfs_options {
 	const struct cryptfs_exe *exes;

@@ -204,6 +204,19 @@ def test_traced_allowed_program_gets_container(vault):
     assert r.out == data.decode()
 
 
+def test_allowed_program_changed_in_place_is_no_longer_allowed(vault):
+    vault.apy_write(vault.p('f'), b'plain')
+    assert H.run([vault.acat, vault.p('f')]).out == 'plain'
+    os.chmod(vault.acat, 0o755)          # a new ctime, the same content: still allowed
+    assert H.run([vault.acat, vault.p('f')]).out == 'plain'
+    with open(vault.acat, 'ab') as f:    # new content in the same inode (still runs)
+        f.write(b'\0')
+    r = H.run([vault.acat, vault.p('f')])
+    assert r.rc == 0 and r.out.encode(errors='surrogateescape')[:6] == b'umfsCF'
+    H.wait_for(lambda: 'was changed since the mount started' in vault.mount.stderr_text(),
+               timeout=10)
+
+
 def test_names_are_encrypted_and_shown_in_plaintext(vault):
     long = 'L' * 200
     os.mkdir(vault.p('dir'))
