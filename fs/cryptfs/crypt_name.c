@@ -3,11 +3,14 @@
 #include "crypt_name.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #define IV_LEN 16
 
@@ -71,37 +74,97 @@ int b64u_decode(const char *in, size_t n, uint8_t *out, size_t outsize)
 	return (int)o;
 }
 
-static int mac(const uint8_t *key, const char *domain, const uint8_t *dirid, const char *s,
-	       size_t len, uint8_t out[32])
-{
-	unsigned olen = 32;
-	int ok;
+/* Per-thread HMAC and AES-CTR contexts, keyed once for the vault they were last used
+ * with: setting them up costs more than using them (names are short). */
+struct name_tls {
+	uint8_t owner[CF_ID_LEN]; /* key id of the vault the contexts are keyed for */
+	bool keyed;
+	EVP_MAC_CTX *mac;
+	EVP_CIPHER_CTX *ctr;
+};
 
-	/* One-shot HMAC over domain | dir id | string, joined in a stack buffer. */
-	uint8_t buf[8 + CF_ID_LEN + 4096];
-	size_t dl = strlen(domain);
-	if (dl + CF_ID_LEN + len > sizeof buf)
-		return -ENAMETOOLONG;
-	memcpy(buf, domain, dl);
-	memcpy(buf + dl, dirid, CF_ID_LEN);
-	memcpy(buf + dl + CF_ID_LEN, s, len);
-	ok = HMAC(EVP_sha256(), key, CF_KEY_LEN, buf, dl + CF_ID_LEN + len, out, &olen) != NULL;
-	OPENSSL_cleanse(buf, sizeof buf);
-	return ok ? 0 : -EIO;
+static pthread_key_t name_key;
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+static void name_tls_free(void *p)
+{
+	struct name_tls *t = p;
+	EVP_MAC_CTX_free(t->mac);   /* both cleanse their keys */
+	EVP_CIPHER_CTX_free(t->ctr);
+	free(t);
 }
 
-static int ctr(const uint8_t *key, const uint8_t iv[IV_LEN], const uint8_t *in, size_t n,
+static void name_tls_init(void)
+{
+	pthread_key_create(&name_key, name_tls_free);
+}
+
+static struct name_tls *name_tls(const struct cf_keys *k)
+{
+	pthread_once(&name_once, name_tls_init);
+	struct name_tls *t = pthread_getspecific(name_key);
+	if (!t) {
+		EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		t = calloc(1, sizeof *t);
+		if (t) {
+			t->mac = m ? EVP_MAC_CTX_new(m) : NULL;
+			t->ctr = EVP_CIPHER_CTX_new();
+		}
+		EVP_MAC_free(m); /* the context keeps its own reference */
+		if (!t || !t->mac || !t->ctr || pthread_setspecific(name_key, t) != 0) {
+			if (t)
+				name_tls_free(t);
+			return NULL;
+		}
+	}
+	if (!t->keyed || memcmp(t->owner, k->key_id, CF_ID_LEN) != 0) {
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+			OSSL_PARAM_construct_end(),
+		};
+		t->keyed = false;
+		if (EVP_MAC_init(t->mac, k->name_mac, CF_KEY_LEN, params) != 1 ||
+		    EVP_EncryptInit_ex(t->ctr, EVP_aes_256_ctr(), NULL, k->name_enc, NULL) != 1)
+			return NULL;
+		memcpy(t->owner, k->key_id, CF_ID_LEN);
+		t->keyed = true;
+	}
+	return t;
+}
+
+/* HMAC-SHA256(name_mac, domain | dir id | s). */
+static int mac(const struct cf_keys *k, const char *domain, const uint8_t *dirid, const char *s,
+	       size_t len, uint8_t out[32])
+{
+	struct name_tls *t = name_tls(k);
+	size_t olen = 0;
+
+	if (!t)
+		return -EIO;
+	/* A NULL key starts over with the key already set. */
+	if (EVP_MAC_init(t->mac, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(t->mac, (const uint8_t *)domain, strlen(domain)) != 1 ||
+	    EVP_MAC_update(t->mac, dirid, CF_ID_LEN) != 1 ||
+	    EVP_MAC_update(t->mac, (const uint8_t *)s, len) != 1 ||
+	    EVP_MAC_final(t->mac, out, &olen, 32) != 1 || olen != 32)
+		return -EIO;
+	return 0;
+}
+
+/* AES-256-CTR(name_enc, iv) of n bytes. */
+static int ctr(const struct cf_keys *k, const uint8_t iv[IV_LEN], const uint8_t *in, size_t n,
 	       uint8_t *out)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l1 = 0, l2 = 0, ok;
-	if (!c)
-		return -ENOMEM;
-	ok = EVP_EncryptInit_ex(c, EVP_aes_256_ctr(), NULL, key, iv) == 1 &&
-	     EVP_EncryptUpdate(c, out, &l1, in, (int)n) == 1 &&
-	     EVP_EncryptFinal_ex(c, out + l1, &l2) == 1;
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : -EIO;
+	struct name_tls *t = name_tls(k);
+	int l1 = 0, l2 = 0;
+
+	if (!t)
+		return -EIO;
+	if (EVP_EncryptInit_ex(t->ctr, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(t->ctr, out, &l1, in, (int)n) != 1 ||
+	    EVP_EncryptFinal_ex(t->ctr, out + l1, &l2) != 1)
+		return -EIO;
+	return 0;
 }
 
 /* iv | ctr(s), base64url, into out. */
@@ -109,11 +172,11 @@ static int seal_str(const struct cf_keys *k, const char *domain, const uint8_t *
 		    const char *s, size_t len, char *out)
 {
 	uint8_t blob[IV_LEN + 4096], full[32];
-	int err = mac(k->name_mac, domain, dirid, s, len, full);
+	int err = mac(k, domain, dirid, s, len, full);
 	if (err)
 		return err;
 	memcpy(blob, full, IV_LEN);
-	err = ctr(k->name_enc, blob, (const uint8_t *)s, len, blob + IV_LEN);
+	err = ctr(k, blob, (const uint8_t *)s, len, blob + IV_LEN);
 	if (err)
 		return err;
 	return (int)b64u_encode(blob, IV_LEN + len, out);
@@ -127,10 +190,10 @@ static int open_str(const struct cf_keys *k, const char *domain, const uint8_t *
 	if (n < IV_LEN + 1 || (size_t)(n - IV_LEN) > outmax)
 		return -EBADMSG;
 	size_t len = (size_t)n - IV_LEN;
-	if (ctr(k->name_enc, blob, blob + IV_LEN, len, (uint8_t *)out))
+	if (ctr(k, blob, blob + IV_LEN, len, (uint8_t *)out))
 		return -EIO;
 	out[len] = '\0';
-	if (memchr(out, '\0', len) || mac(k->name_mac, domain, dirid, out, len, full) ||
+	if (memchr(out, '\0', len) || mac(k, domain, dirid, out, len, full) ||
 	    CRYPTO_memcmp(full, blob, IV_LEN) != 0) {
 		OPENSSL_cleanse(out, len);
 		out[0] = '\0';
@@ -154,7 +217,7 @@ int cn_encrypt(const struct cf_keys *k, const uint8_t dirid[CF_ID_LEN], const ch
 	*hashed = n > CN_SHORT_MAX;
 	if (!*hashed)
 		return 0;
-	err = mac(k->name_mac, "long", dirid, name, len, h);
+	err = mac(k, "long", dirid, name, len, h);
 	if (err)
 		return err;
 	disk[0] = '~';
