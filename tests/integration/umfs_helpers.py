@@ -85,7 +85,7 @@ FS_KINDS = {
     # cryptfs: a fresh vault in the test's workdir, every test user allowed (so the
     # POSIX suite sees plaintext); views per program are test_cryptfs.py's subject.
     'cryptfs': FsKind('cryptfs', lambda work, mnt: crypt_mount_args(work, mnt),
-                      features=set(), fstype='fuse.crypt',
+                      features={'devices'}, fstype='fuse.crypt',
                       prepare=lambda work: _make_vault(work)),
     # Pseudo kind for UMFS_TEST_TMPFS=1: the kernel's tmpfs, mounted directly.
     'tmpfs': FsKind('tmpfs', None, features={'capacity', 'devices', 'seek_hole'}, fstype='tmpfs'),
