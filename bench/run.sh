@@ -33,10 +33,12 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
                   each scenario on each target in turn, in a rotating order
   --quick         fewer files and a smaller file (for a smoke run)
   --targets LIST  comma-separated, from: tmpfs, memfs, mirror, passthrough_ll, bindfs,
-                  ptll-umfs (default tmpfs,memfs,passthrough_ll; mirror, bindfs and
-                  ptll-umfs only when asked for; mirror shows a directory of the same
-                  tmpfs; ptll-umfs is libfuse's passthrough_ll.c built on umfs-fuse3,
-                  with the same options as passthrough_ll)
+                  ptll-umfs, cryptfs, gocryptfs (default tmpfs,memfs,passthrough_ll;
+                  the others only when asked for; mirror shows a directory of the
+                  same tmpfs; ptll-umfs is libfuse's passthrough_ll.c built on
+                  umfs-fuse3, with the same options as passthrough_ll; cryptfs is a
+                  vault on the same tmpfs, mounted with --allow-uid 0 so the benchmark
+                  sees plaintext, and gocryptfs likewise)
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
@@ -66,8 +68,8 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive numbe
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
 	case "$t" in
-	tmpfs|memfs|mirror|passthrough_ll|bindfs|ptll-umfs) ;;
-	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs, ptll-umfs)" >&2; exit 2 ;;
+	tmpfs|memfs|mirror|passthrough_ll|bindfs|ptll-umfs|cryptfs|gocryptfs) ;;
+	*) echo "run.sh: unknown target '$t' (tmpfs, memfs, mirror, passthrough_ll, bindfs, ptll-umfs, cryptfs, gocryptfs)" >&2; exit 2 ;;
 	esac
 done
 
@@ -164,7 +166,7 @@ drop_target() {
 }
 
 UMFS=$BUILD/tools/umfs
-for t in memfs mirror; do
+for t in memfs mirror cryptfs; do
 	if have_target $t && [ ! -x "$UMFS" ]; then
 		log "WARNING: $UMFS is missing: the $t target is left out of this run"
 		drop_target $t
@@ -205,6 +207,10 @@ fi
 if have_target bindfs && ! command -v bindfs >/dev/null; then
 	log "WARNING: bindfs is not installed (apt-get install bindfs): left out of this run"
 	drop_target bindfs
+fi
+if have_target gocryptfs && ! command -v gocryptfs >/dev/null; then
+	log "WARNING: gocryptfs is not installed (apt-get install gocryptfs): left out of this run"
+	drop_target gocryptfs
 fi
 if [ ${#TLIST[@]} -eq 0 ]; then
 	log "no target left to run"
@@ -274,6 +280,22 @@ mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MN
 		LD_LIBRARY_PATH=$PTLL_UMFS_LIBS "$PTLL_UMFS" -f -o "source=$WORK/fs/ptll-umfs-src,$PTLL_OPTS" \
 			"$mnt" >"$WORK/$t.log" 2>&1 &
 		;;
+	cryptfs)
+		mnt=$WORK/mnt-cryptfs
+		rm -rf "$WORK/fs/crypt-vault"; mkdir -p "$mnt"
+		echo bench-passphrase >"$WORK/pass"
+		"$UMFS" crypt init --fast-kdf --passfile "$WORK/pass" "$WORK/fs/crypt-vault" >&2
+		"$UMFS" mount crypt "$WORK/fs/crypt-vault" "$mnt" -f --passfile "$WORK/pass" \
+			--allow-uid 0 >"$WORK/$t.log" 2>&1 &
+		;;
+	gocryptfs)
+		mnt=$WORK/mnt-gocryptfs
+		rm -rf "$WORK/fs/gocryptfs-cipher"; mkdir -p "$WORK/fs/gocryptfs-cipher" "$mnt"
+		echo bench-passphrase >"$WORK/pass"
+		gocryptfs -init -q -passfile "$WORK/pass" "$WORK/fs/gocryptfs-cipher" >&2
+		gocryptfs -f -q -passfile "$WORK/pass" "$WORK/fs/gocryptfs-cipher" "$mnt" \
+			>"$WORK/$t.log" 2>&1 &
+		;;
 	bindfs)
 		mnt=$WORK/mnt-bindfs
 		rm -rf "$WORK/fs/bindfs-src"; mkdir -p "$WORK/fs/bindfs-src" "$mnt"
@@ -300,7 +322,7 @@ unmount_target() {  # unmount_target TARGET: unmount, wait for the daemon, never
 	mnt=${MNT_OF[$t]} pid=${PID_OF[$t]}
 	if is_mounted "$mnt"; then
 		case "$t" in
-		memfs|mirror) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
+		memfs|mirror|cryptfs) "$UMFS" unmount "$mnt" >&2 || log "umfs unmount $mnt failed" ;;
 		*) fusermount3 -u "$mnt" >&2 || umount "$mnt" >&2 || true ;;
 		esac
 	fi
@@ -428,8 +450,8 @@ MD=$WORK/latest.md
 				medmb[t, s] = median(mb[t, s])
 			}
 		# Ratio columns: each umfs file system over each reference in the run.
-		nsub = split("memfs mirror ptll-umfs", SUB, " ")
-		nref = split("tmpfs passthrough_ll bindfs", REF, " ")
+		nsub = split("memfs mirror ptll-umfs cryptfs", SUB, " ")
+		nref = split("tmpfs passthrough_ll bindfs gocryptfs", REF, " ")
 		hdr = "| scenario"; sep = "|---"; nc = 0
 		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
 		for (a = 1; a <= nsub; a++) for (b = 1; b <= nref; b++)
@@ -453,6 +475,8 @@ MD=$WORK/latest.md
 		targets_of("mirror", metadata, "passthrough_ll", 1.5)
 		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1, 1)
 		for (i = 1; i <= ns; i++) target("ptll-umfs", order[i], "passthrough_ll", 1, 0)
+		targets_of("cryptfs", "seq-read-1m seq-write-1m", "gocryptfs", 1.5)
+		targets_of("cryptfs", metadata, "gocryptfs", 1)
 		shown = 0
 		for (i = 1; i <= nG; i++) {
 			if (!present[GS[i]] || !present[R[i]]) continue

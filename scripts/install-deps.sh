@@ -4,8 +4,9 @@
 set -eu
 
 packages="gcc make meson ninja-build pkg-config git fuse3 libfuse3-dev python3 python3-pytest
-clang libclang-rt-dev attr acl"
-[ "${1:-}" = "--bench" ] && packages="$packages bindfs fio hyperfine"
+clang libclang-rt-dev attr acl
+libssl-dev libsodium-dev rsync strace"
+[ "${1:-}" = "--bench" ] && packages="$packages bindfs fio hyperfine gocryptfs"
 
 missing=""
 for p in $packages; do

@@ -13,6 +13,7 @@
 
 #include "memfs.h"
 #include "mirror.h"
+#include "crypt_cmd.h"
 
 #define ACCEPTS(opt) (1u << ((opt) - OPT_MAX_SIZE))
 
@@ -163,6 +164,19 @@ static const struct fs_kind kinds[] = {
 		.accepts = ACCEPTS(OPT_NO_IMPERSONATE) | ACCEPTS(OPT_NO_PASSTHROUGH),
 		.create = mirror_create_kind,
 	},
+	{
+		.name = "crypt",
+		.summary = "an encrypted vault (umfs crypt init): plaintext only for allowed programs",
+		.options_help = "  --allow PROGRAM         crypt: this executable sees plaintext (repeatable)\n"
+				"  --allow-uid UID         crypt: programs of this user see plaintext\n"
+				"  --allow-cgroup PATH     crypt: programs in this cgroup (v2) see plaintext\n"
+				"  --refuse-foreign-writes crypt: others may only store valid containers\n"
+				"  --passfile FILE         crypt: passphrase from FILE (default: terminal/stdin)\n",
+		.needs_source = true,
+		.accepts = ACCEPTS(OPT_ALLOW) | ACCEPTS(OPT_ALLOW_UID) | ACCEPTS(OPT_ALLOW_CGROUP) |
+			   ACCEPTS(OPT_REFUSE_FOREIGN) | ACCEPTS(OPT_PASSFILE),
+		.create = crypt_create_kind,
+	},
 };
 
 const struct fs_kind *kind_find(const char *name)
@@ -173,6 +187,16 @@ const struct fs_kind *kind_find(const char *name)
 	return NULL;
 }
 
+static int list_add(const char **list, size_t *n, const char *what, const char *arg)
+{
+	if (*n == KIND_MAX_LIST) {
+		fprintf(stderr, "umfs: more than %d %s options\n", KIND_MAX_LIST, what);
+		return -EINVAL;
+	}
+	list[(*n)++] = arg;
+	return 0;
+}
+
 int kind_parse_option(int code, const char *arg, struct kind_args *a)
 {
 	switch (code) {
@@ -181,6 +205,12 @@ int kind_parse_option(int code, const char *arg, struct kind_args *a)
 	case OPT_WRITEBACK_CACHE: a->writeback_cache = true; return 0;
 	case OPT_NO_IMPERSONATE: a->no_impersonate = true; return 0;
 	case OPT_NO_PASSTHROUGH: a->no_passthrough = true; return 0;
+	case OPT_ALLOW: return list_add(a->allow, &a->n_allow, "--allow", arg);
+	case OPT_ALLOW_UID: return list_add(a->allow_uid, &a->n_allow_uid, "--allow-uid", arg);
+	case OPT_ALLOW_CGROUP:
+		return list_add(a->allow_cgroup, &a->n_allow_cgroup, "--allow-cgroup", arg);
+	case OPT_REFUSE_FOREIGN: a->refuse_foreign_writes = true; return 0;
+	case OPT_PASSFILE: a->passfile = arg; return 0;
 	default:
 		fprintf(stderr, "umfs: unknown option\n");
 		return -EINVAL;
@@ -207,6 +237,12 @@ int kind_check_args(const struct fs_kind *k, const struct kind_args *a)
 	}
 	if (a->no_passthrough && !(k->accepts & ACCEPTS(OPT_NO_PASSTHROUGH))) {
 		fprintf(stderr, "umfs: %s does not take --no-passthrough\n", k->name);
+		return -EINVAL;
+	}
+	if ((a->n_allow || a->n_allow_uid || a->n_allow_cgroup || a->refuse_foreign_writes ||
+	     a->passfile) && !(k->accepts & ACCEPTS(OPT_ALLOW))) {
+		fprintf(stderr, "umfs: %s does not take --allow*, --refuse-foreign-writes or --passfile\n",
+			k->name);
 		return -EINVAL;
 	}
 	return 0;

@@ -15,14 +15,24 @@
 
 /* Option codes above any single character. */
 enum { OPT_MAX_SIZE = 1000, OPT_MAX_NODES, OPT_WRITEBACK_CACHE, OPT_NO_IMPERSONATE,
-       OPT_NO_PASSTHROUGH };
+       OPT_NO_PASSTHROUGH,
+       /* crypt */
+       OPT_ALLOW, OPT_ALLOW_UID, OPT_ALLOW_CGROUP, OPT_REFUSE_FOREIGN, OPT_PASSFILE };
+
+/* Most --allow, --allow-uid or --allow-cgroup options of one mount (each). */
+#define KIND_MAX_LIST 64
 
 #define KIND_LONG_OPTIONS                                                                  \
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },                             \
 	{ "max-nodes", required_argument, NULL, OPT_MAX_NODES },                           \
 	{ "writeback-cache", no_argument, NULL, OPT_WRITEBACK_CACHE },                     \
 	{ "no-impersonate", no_argument, NULL, OPT_NO_IMPERSONATE },                       \
-	{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH }
+	{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH },                       \
+	{ "allow", required_argument, NULL, OPT_ALLOW },                                   \
+	{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },                           \
+	{ "allow-cgroup", required_argument, NULL, OPT_ALLOW_CGROUP },                     \
+	{ "refuse-foreign-writes", no_argument, NULL, OPT_REFUSE_FOREIGN },                \
+	{ "passfile", required_argument, NULL, OPT_PASSFILE }
 
 /* Kind-specific options as given on the command line (NULL: not given). */
 struct kind_args {
@@ -33,6 +43,15 @@ struct kind_args {
 	bool no_passthrough;
 	/* Not an option: the mount point, for kinds that check it against SOURCE. */
 	const char *mountpoint;
+	/* crypt */
+	const char *allow[KIND_MAX_LIST];
+	size_t n_allow;
+	const char *allow_uid[KIND_MAX_LIST];
+	size_t n_allow_uid;
+	const char *allow_cgroup[KIND_MAX_LIST];
+	size_t n_allow_cgroup;
+	bool refuse_foreign_writes;
+	const char *passfile;
 };
 
 /* A created file system, ready for umfs_session_new(). */

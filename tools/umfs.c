@@ -20,6 +20,7 @@
 #include <umfs/umfs.h>
 
 #include "kinds.h"
+#include "crypt_cmd.h"
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -35,6 +36,7 @@ enum exit_code {
 static const char usage_text[] =
 	"Usage: umfs mount KIND [SOURCE] MOUNTPOINT [options]\n"
 	"       umfs unmount [--lazy] MOUNTPOINT\n"
+	"       umfs crypt init|fsck|passwd VAULT (see umfs crypt --help)\n"
 	"       umfs --help | --version\n"
 	"\n"
 	"Mount a user-mode file system through the kernel's FUSE driver.\n"
@@ -101,7 +103,8 @@ static int bad_option(char **argv)
 	/* getopt sets optopt to the option that lacks its value (short or long). */
 	if (optopt == 't' || optopt == 'o' || optopt == 'F' || optopt == OPT_MAX_SIZE ||
 	    optopt == OPT_MAX_NODES || optopt == OPT_ATTR_TIMEOUT || optopt == OPT_ENTRY_TIMEOUT ||
-	    optopt == OPT_NEGATIVE_TIMEOUT)
+	    optopt == OPT_NEGATIVE_TIMEOUT || optopt == OPT_ALLOW || optopt == OPT_ALLOW_UID ||
+	    optopt == OPT_ALLOW_CGROUP || optopt == OPT_PASSFILE)
 		return usage_error("option '%s' needs a value", arg);
 	return usage_error("unknown option '%s'", arg);
 }
@@ -276,7 +279,8 @@ static int cmd_mount(int argc, char **argv)
 	rc = kind->create(source, &kargs, &cfg, &inst);
 	if (rc < 0) {
 		free(opts);
-		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		/* -EACCES: refused credentials (crypt: a wrong passphrase). */
+		return rc == -EINVAL ? EXIT_USAGE : rc == -EACCES ? EXIT_PERM : EXIT_FAIL;
 	}
 	apply_timeouts(&timeouts, &cfg);
 	s = umfs_session_new(inst.ops, sizeof(*inst.ops), inst.fs, inst.root, &cfg);
@@ -341,5 +345,7 @@ int main(int argc, char **argv)
 		return cmd_mount(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unmount") == 0 || strcmp(argv[1], "umount") == 0)
 		return cmd_unmount(argc - 1, argv + 1);
+	if (strcmp(argv[1], "crypt") == 0)
+		return cmd_crypt(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[1]);
 }

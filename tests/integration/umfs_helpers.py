@@ -86,6 +86,11 @@ FS_KINDS = {
                         lambda work, mnt: ['mirror', mirror_source(work), mnt, '--no-passthrough'],
                         features={'devices', 'seek_hole'}, fstype='fuse.mirror',
                         prepare=lambda work: _make_source(work)),
+    # cryptfs: a fresh vault in the test's workdir, every test user allowed (so the
+    # POSIX suite sees plaintext); views per program are test_cryptfs.py's subject.
+    'cryptfs': FsKind('cryptfs', lambda work, mnt: crypt_mount_args(work, mnt),
+                      features={'devices'}, fstype='fuse.crypt',
+                      prepare=lambda work: _make_vault(work)),
     # Pseudo kind for UMFS_TEST_TMPFS=1: the kernel's tmpfs, mounted directly.
     'tmpfs': FsKind('tmpfs', None, features={'capacity', 'devices', 'seek_hole'}, fstype='tmpfs'),
 }
@@ -118,6 +123,30 @@ def skip_if_source_limits(m, why, ok_types=('tmpfs', 'btrfs', 'xfs')):
     if t not in ok_types:
         pytest.skip('mirror passes the source\'s limits through, and its source is %s: %s'
                     % (t, why))
+
+
+def _vault_paths(workdir):
+    return os.path.join(workdir, 'vault'), os.path.join(workdir, 'vault.pass')
+
+
+def _make_vault(workdir):
+    vault, passfile = _vault_paths(workdir)
+    with open(passfile, 'w') as f:
+        f.write('posix suite passphrase\n')
+    r = run([UMFS, 'crypt', 'init', '--fast-kdf', '--passfile', passfile, vault])
+    if r.rc != 0:
+        raise AssertionError('umfs crypt init failed: %s' % r.err)
+
+
+def crypt_mount_args(workdir, mnt):
+    vault, passfile = _vault_paths(workdir)
+    args = ['crypt', vault, mnt, '--passfile', passfile, '--allow-uid', '0']
+    for name in (TEST_USER, 'nobody'):
+        try:
+            args += ['--allow-uid', str(pwd.getpwnam(name).pw_uid)]
+        except KeyError:
+            pass
+    return args
 
 
 def _make_source(workdir):

@@ -19,6 +19,7 @@ UNITS = [
     ("memfs-stress", "fs/memfs/stress_memfs", ["20000", "8"], None),
     ("launcher", "tests/unit/test_launcher", [], r"launcher: \d+ passed, 0 failed"),
     ("fuse_opt", "tests/unit/test_fuse_opt", [], r"fuse_opt: \d+ passed, 0 failed"),
+    ("crypt", "fs/cryptfs/test_crypt", [], r"crypt: \d+ passed, 0 failed"),
 ]
 
 
