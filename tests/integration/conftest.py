@@ -72,6 +72,12 @@ _EXAMPLE_LIMITS_ALL = {
     'test_xattrs': 'the source\'s xattr limits come through (ENOSPC on large values)',
     'test_huge_offsets': 'the source\'s file size limit comes through (EFBIG)',
     'test_o_direct': 'O_DIRECT reaches the source, which refuses it (EINVAL)',
+    'test_write_clears_setgid_as_linux_does': 'the examples write as root, which keeps S_ISGID',
+}
+# The same, for one parameter of a test: (test, parameter value).
+_EXAMPLE_LIMITS_PARAM = {
+    ('test_truncate_by_other_user_clears_setuid', 'o_trunc'):
+        'the examples truncate at open as root, which keeps S_ISUID',
 }
 _EXAMPLE_LIMITS_PATH = {
     'test_fallocate_punch_hole': 'passthrough(_fh) answer EOPNOTSUPP to fallocate modes',
@@ -99,6 +105,8 @@ def mark_example_limits(items):
             item.add_marker(pytest.mark.skip(reason='libfuse example: ' + _EXAMPLE_FLAKY[name]))
             continue
         reason = _EXAMPLE_LIMITS_ALL.get(name)
+        for value in spec.params.values():
+            reason = reason or _EXAMPLE_LIMITS_PARAM.get((name, value))
         if not reason and not kind.endswith('passthrough_ll'):
             reason = _EXAMPLE_LIMITS_PATH.get(name)
         if reason:
