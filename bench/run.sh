@@ -449,16 +449,18 @@ MD=$WORK/latest.md
 				med[t, s] = median(ops[t, s])
 				medmb[t, s] = median(mb[t, s])
 			}
-		# Ratio columns: each umfs file system over each reference in the run.
-		nsub = split("memfs mirror ptll-umfs cryptfs", SUB, " ")
-		nref = split("tmpfs passthrough_ll bindfs gocryptfs", REF, " ")
+		# Ratio columns: each umfs file system over the references its issue names.
+		npair = split("memfs:tmpfs memfs:passthrough_ll mirror:tmpfs mirror:passthrough_ll " \
+			      "mirror:bindfs ptll-umfs:passthrough_ll cryptfs:tmpfs cryptfs:gocryptfs", PAIR, " ")
 		hdr = "| scenario"; sep = "|---"; nc = 0
 		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
-		for (a = 1; a <= nsub; a++) for (b = 1; b <= nref; b++)
-			if (present[SUB[a]] && present[REF[b]]) {
-				nc++; CA[nc] = SUB[a]; CB[nc] = REF[b]
-				hdr = hdr " | " SUB[a] "/" REF[b]; sep = sep "|--:"
+		for (a = 1; a <= npair; a++) {
+			split(PAIR[a], ab, ":")
+			if (present[ab[1]] && present[ab[2]]) {
+				nc++; CA[nc] = ab[1]; CB[nc] = ab[2]
+				hdr = hdr " | " ab[1] "/" ab[2]; sep = sep "|--:"
 			}
+		}
 		print hdr " |"; print sep "|"
 		for (i = 1; i <= ns; i++) {
 			s = order[i]; line = "| " s
