@@ -73,32 +73,38 @@ static void table_grow(struct mirror *m)
 	free(old);
 }
 
+/* The node of (dev, ino), or NULL; under the table lock. */
+static struct mnode *find_locked(struct mirror *m, dev_t dev, ino_t ino)
+{
+	struct mnode *n = m->buckets[slot_of(m, dev, ino)];
+
+	while (n && (n->ino != ino || n->dev != dev))
+		n = n->next;
+	return n;
+}
+
 bool mnode_known(struct mirror *m, dev_t dev, ino_t ino)
 {
-	struct mnode *n;
+	bool known;
 
 	pthread_mutex_lock(&m->lock);
-	for (n = m->buckets[slot_of(m, dev, ino)]; n; n = n->next)
-		if (n->ino == ino && n->dev == dev)
-			break;
+	known = find_locked(m, dev, ino) != NULL;
 	pthread_mutex_unlock(&m->lock);
-	return n != NULL;
+	return known;
 }
 
 int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **out)
 {
-	struct mnode *fresh = NULL;
+	struct mnode *fresh, *n;
 
 	pthread_mutex_lock(&m->lock);
-	size_t s = slot_of(m, st->st_dev, st->st_ino);
-	for (struct mnode *n = m->buckets[s]; n; n = n->next) {
-		if (n->dev == st->st_dev && n->ino == st->st_ino) {
-			n->nlookup++;
-			pthread_mutex_unlock(&m->lock);
-			close(fd); /* the node keeps its own descriptor */
-			*out = n;
-			return 0;
-		}
+	n = find_locked(m, st->st_dev, st->st_ino);
+	if (n) {
+		n->nlookup++;
+		pthread_mutex_unlock(&m->lock);
+		close(fd); /* the node keeps its own descriptor */
+		*out = n;
+		return 0;
 	}
 	fresh = malloc(sizeof *fresh);
 	if (!fresh) {
@@ -114,6 +120,7 @@ int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **ou
 	fresh->backing_id = 0;
 	fresh->backing_refs = 0;
 	fresh->backing_access = 0;
+	size_t s = slot_of(m, st->st_dev, st->st_ino);
 	fresh->next = m->buckets[s];
 	m->buckets[s] = fresh;
 	if (++m->count > m->nbuckets)
