@@ -53,13 +53,35 @@ def _ensure_user(name, in_group):
     return H.user_by_name(name)
 
 
+def _let_others_reach(path):
+    """Give others search permission on every directory above `path` that lacks it,
+    and return what to put back. umfsd runs instances as the test users, who must be
+    able to execute the build's `umfs`; a checkout under a private directory (mktemp
+    -d makes one 0700) would otherwise refuse them."""
+    changed = []
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        mode = stat.S_IMODE(os.stat(d).st_mode)
+        if not mode & stat.S_IXOTH:
+            os.chmod(d, mode | stat.S_IXOTH)
+            changed.append((d, mode))
+        if d == '/':
+            return changed
+        d = os.path.dirname(d)
+
+
 @pytest.fixture(scope='module')
 def users():
     for exe in (UMFSD, UMFSCTL):
         if not os.access(exe, os.X_OK):
             pytest.fail('%s is not built' % exe)
     _ensure_group(GROUP)
-    return {name: _ensure_user(name, g) for name, g in USERS.items()}
+    changed = _let_others_reach(H.UMFS)
+    try:
+        yield {name: _ensure_user(name, g) for name, g in USERS.items()}
+    finally:
+        for d, mode in reversed(changed):
+            os.chmod(d, mode)
 
 
 class Launcher:
