@@ -108,14 +108,38 @@ static int mirror_check_paths(const char *source, const char *mountpoint)
 	return 0;
 }
 
+/* Only root can take on callers' identities; an ordinary user's mount acts as that
+ * user, which is what the source would let them do anyway. */
+static bool mirror_impersonates(const struct kind_args *a)
+{
+	return geteuid() == 0 && !a->no_impersonate;
+}
+
+/* Whether the mount options (the last of default_permissions and
+ * nodefault_permissions wins) ask the kernel to check permissions. */
+static bool has_default_permissions(const char *options)
+{
+	bool on = false;
+	const char *p = options;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		if (n == 19 && strncmp(p, "default_permissions", n) == 0)
+			on = true;
+		else if (n == 21 && strncmp(p, "nodefault_permissions", n) == 0)
+			on = false;
+		p += n + (p[n] == ',');
+	}
+	return on;
+}
+
 static int mirror_create_kind(const char *source, const struct kind_args *a,
 			      struct umfs_config *cfg, struct kind_instance *out)
 {
 	struct mirror_options o = {
-		/* Only root can take on callers' identities; an ordinary user's mount acts
-		 * as that user, which is what the source would let them do anyway. */
-		.impersonate = geteuid() == 0 && !a->no_impersonate,
+		.impersonate = mirror_impersonates(a),
 		.passthrough = !a->no_passthrough,
+		.default_permissions = has_default_permissions(cfg->mount_options),
 	};
 	struct mirror *m;
 	int err = mirror_check_paths(source, a->mountpoint);
@@ -163,6 +187,10 @@ static const struct fs_kind kinds[] = {
 		.needs_source = true,
 		.accepts = ACCEPTS(OPT_NO_IMPERSONATE) | ACCEPTS(OPT_NO_PASSTHROUGH),
 		.create = mirror_create_kind,
+		/* Acting as each caller, the source checks every operation as it would
+		 * the caller's own; the kernel's checks would only repeat them, at the
+		 * price of a GETATTR of a directory after each change in it. */
+		.checks_permissions = mirror_impersonates,
 	},
 	{
 		.name = "crypt",

@@ -72,6 +72,9 @@ struct fs_kind {
 	/* Create the file system; may adjust cfg (timeouts). Returns 0 or -errno (logged). */
 	int (*create)(const char *source, const struct kind_args *a, struct umfs_config *cfg,
 		      struct kind_instance *out);
+	/* Optional: true when the file system itself enforces each caller's permissions
+	 * (mirror acting as each caller), so that the mount needs no default_permissions. */
+	bool (*checks_permissions)(const struct kind_args *a);
 };
 
 const struct fs_kind *kind_find(const char *name);

@@ -56,7 +56,9 @@ static const char usage_text[] =
 	"                          fsname=NAME, subtype=NAME, max_read=N\n"
 	"                          (as root the defaults are allow_other and\n"
 	"                          default_permissions: everyone may use the file system\n"
-	"                          under the usual permission checks, as on tmpfs)\n"
+	"                          under the usual permission checks, as on tmpfs; a\n"
+	"                          mirror acting as each caller leaves the checks to\n"
+	"                          SOURCE, without default_permissions)\n"
 	"  --attr-timeout SECS     how long the kernel may keep attributes (sizes, times,\n"
 	"  --entry-timeout SECS    modes), names, and the absence of a name before asking\n"
 	"  --negative-timeout SECS again (defaults per kind: memfs caches for a day, as it\n"
@@ -147,10 +149,12 @@ static int exit_code_for(int err)
 }
 
 /* Options common to every kind, then the defaults, then what the user gave (last wins). */
-static char *mount_options(const char *kind, const char *user, const char *fsname)
+static char *mount_options(const char *kind, const char *user, const char *fsname,
+			   bool fs_checks_permissions)
 {
-	const char *defaults = geteuid() == 0 ? "allow_other,default_permissions"
-					      : "default_permissions";
+	const char *defaults = geteuid() != 0		? "default_permissions"
+			       : fs_checks_permissions ? "allow_other"
+						       : "allow_other,default_permissions";
 	size_t n = strlen(defaults) + 2 * strlen(kind) + (user ? strlen(user) : 0) +
 		   (fsname ? strlen(fsname) : 0) + 48;
 	char *s = malloc(n);
@@ -268,7 +272,8 @@ static int cmd_mount(int argc, char **argv)
 	if (kind_check_args(kind, &kargs) < 0)
 		return EXIT_USAGE;
 
-	opts = mount_options(kind->name, user_opts, fsname);
+	opts = mount_options(kind->name, user_opts, fsname,
+			     kind->checks_permissions && kind->checks_permissions(&kargs));
 	if (!opts)
 		return EXIT_FAIL;
 	if (umfs_check_mount_options(opts) < 0) {

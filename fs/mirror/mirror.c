@@ -49,6 +49,7 @@ struct mirror *mirror_new(const char *source, const struct mirror_options *o)
 	if (o) {
 		m->impersonate = o->impersonate;
 		m->passthrough_wanted = o->passthrough;
+		m->guard_search = o->impersonate && !o->default_permissions;
 	}
 	fd = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {

@@ -45,6 +45,10 @@ struct mirror_options {
 	/* Back open files by their source file in the kernel (FUSE passthrough, Linux
 	 * 6.9+, needs root) when the kernel offers it; else the normal read/write path. */
 	bool passthrough;
+	/* The mount has default_permissions: the kernel checks permissions before
+	 * asking. Without it, an impersonating mirror leaves every check to the source
+	 * and keeps the kernel from caching names where a search check is due. */
+	bool default_permissions;
 };
 
 struct mirror;

@@ -178,7 +178,10 @@ int mirror_setattr(umfs_req *req, void *node, void *fh, const struct stat *in,
 	 * bits already when it acted as that caller, not when it acted as root. */
 	if (valid & UMFS_SET_KILL_SUIDGID)
 		mirror_drop_suidgid(req, node, fh);
-	return stat_node(node, fh, &out->st);
+	err = stat_node(node, fh, &out->st);
+	if (valid & (UMFS_SET_MODE | UMFS_SET_UID | UMFS_SET_GID))
+		return msearch_changed(req, node, err);
+	return err;
 }
 
 int mirror_statfs(umfs_req *req, void *node, struct statvfs *out)

@@ -80,7 +80,7 @@ static int add_entry(umfs_req *req, struct mnode *dir, umfs_dirbuf *buf,
 	struct umfs_entry e = { 0 };
 
 	if (!umfs_dir_plus(buf) || is_dot_or_dotdot(de->d_name) ||
-	    mnode_known(m, dir->dev, de->d_ino))
+	    mnode_known(m, dir->dev, de->d_ino) || !msearch_caches(m, dir))
 		return umfs_dir_add(buf, de->d_name, &st, NULL, de->d_off);
 	int err = mnode_lookup(m, dir, de->d_name, &e);
 	if (err == -ENOENT)

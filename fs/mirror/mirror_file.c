@@ -284,7 +284,10 @@ int mirror_create(umfs_req *req, void *dir, const char *name, mode_t mode, int f
 	mcred_restore(req, &cs);
 	if (err)
 		return err;
-	return opened_entry(req, fd, rdwr, flags, entry, out);
+	err = opened_entry(req, fd, rdwr, flags, entry, out);
+	if (!err)
+		msearch_limit(MIR(req), d, entry);
+	return err;
 }
 
 int mirror_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags,

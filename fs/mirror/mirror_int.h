@@ -32,6 +32,9 @@ struct mnode {
 	int backing_id;
 	unsigned backing_refs;
 	unsigned backing_access; /* what the backing file was opened for (mirror_file.c) */
+	/* Directories: whether every user may search it, and until when that holds
+	 * (mirror_search.c). */
+	uint64_t search_state;
 	struct mnode *next; /* hash chain */
 };
 
@@ -49,6 +52,9 @@ struct mirror {
 	/* The source reports errors at close (NFS, SMB, FUSE): pass each close on as a
 	 * flush. A local source does not, and then the kernel need not ask. */
 	bool source_flushes;
+	/* Impersonating without default_permissions: the kernel does not check search
+	 * permission along cached names (mirror_search.c). */
+	bool guard_search;
 
 	pthread_mutex_t lock;  /* the table and every nlookup */
 	struct mnode **buckets;
@@ -89,6 +95,17 @@ const char *mfd_path(int fd, char *buf, size_t size);
  * truncate by a caller without CAP_FSETID must (see mirror_init: HANDLE_KILLPRIV_V2
  * makes this mirror's job). f: an open handle of n, or NULL. */
 void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f);
+
+/* mirror_search.c: whether the kernel may cache names in dir (every user may search
+ * it, or the kernel checks itself). */
+bool msearch_caches(struct mirror *m, struct mnode *dir);
+/* Cache e's name not at all in a directory where msearch_caches() is false. */
+void msearch_limit(struct mirror *m, struct mnode *dir, struct umfs_entry *e);
+/* After a change of dir's mode, owner or ACL with the given result (the reply's
+ * out-parameters filled): forget what it allows and, if not everyone may search it
+ * now, answer the request and expire the names the kernel holds in it. Returns what
+ * the callback returns. */
+int msearch_changed(umfs_req *req, struct mnode *dir, int result);
 
 /* mirror_cred.c: act as the caller for the duration of one callback. */
 struct mcred_saved {

@@ -188,5 +188,6 @@ int mnode_lookup(struct mirror *m, struct mnode *dir, const char *name, struct u
 		return err;
 	e->node = n;
 	e->attr = st;
+	msearch_limit(m, dir, e);
 	return 0;
 }

@@ -20,6 +20,12 @@ int mirror_lookup(umfs_req *req, void *dir, const char *name, struct umfs_entry 
 		return err;
 	err = mnode_lookup(MIR(req), dir, name, out);
 	mcred_restore(req, &cs);
+	if (err == -ENOENT && !msearch_caches(MIR(req), dir)) {
+		/* No such name, not to be remembered: another caller may not search dir. */
+		out->node = NULL;
+		out->entry_timeout = 0;
+		return 0;
+	}
 	return err;
 }
 

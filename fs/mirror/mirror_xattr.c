@@ -8,9 +8,18 @@
  * jump is not followed further), never on a path re-resolved in SOURCE.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/xattr.h>
 
 #include "mirror_int.h"
+
+/* A directory's access ACL decides who may search it, as its mode does. */
+static int acl_changed(umfs_req *req, struct mnode *n, const char *name, int err)
+{
+	if (strcmp(name, "system.posix_acl_access") != 0)
+		return err;
+	return msearch_changed(req, n, err);
+}
 
 int mirror_setxattr(umfs_req *req, void *node, const char *name, const void *value,
 		    size_t size, int flags)
@@ -23,7 +32,7 @@ int mirror_setxattr(umfs_req *req, void *node, const char *name, const void *val
 		return err;
 	err = setxattr(mfd_path(n->fd, p, sizeof p), name, value, size, flags) < 0 ? -errno : 0;
 	mcred_restore(req, &cs);
-	return err;
+	return acl_changed(req, n, name, err);
 }
 
 int mirror_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size)
@@ -64,5 +73,5 @@ int mirror_removexattr(umfs_req *req, void *node, const char *name)
 		return err;
 	err = removexattr(mfd_path(n->fd, p, sizeof p), name) < 0 ? -errno : 0;
 	mcred_restore(req, &cs);
-	return err;
+	return acl_changed(req, n, name, err);
 }

@@ -191,6 +191,83 @@ def test_access_without_default_permissions(workdir, test_user):
     m.cleanup()
 
 
+# ------------------------------------ search permission, which the kernel leaves to mirror
+
+def mount_options_of(path):
+    with open('/proc/self/mounts') as f:
+        for line in f:
+            fields = line.split()
+            if fields[1] == path:
+                return fields[3].split(',')
+    raise AssertionError('%s is not mounted' % path)
+
+
+def test_impersonating_mount_leaves_checks_to_the_source(mirror, workdir):
+    """Acting as each caller, mirror needs no default_permissions (the source checks);
+    acting as itself, it must keep them."""
+    m, _ = mirror
+    assert 'default_permissions' not in mount_options_of(m.path)
+    m2, _ = mount_mirror(workdir, '--no-impersonate', name='mnt2')
+    assert 'default_permissions' in mount_options_of(m2.path)
+    m2.cleanup()
+
+
+def test_private_directory_stops_cached_walks(mirror, test_user):
+    """A name the kernel cached while a directory was open is not a way in once the
+    directory is private: a chmod through the mount takes effect at once."""
+    m, _ = mirror
+    os.mkdir(m.p('d'), 0o755)
+    write_file(m.p('d', 'f'), b'x', mode=0o644)
+    assert H.call_as(test_user, read_file, m.p('d', 'f')) == b'x'   # now cached
+    os.chmod(m.p('d'), 0o700)
+    expect_errno(errno.EACCES, H.call_as, test_user, os.stat, m.p('d', 'f'))
+    expect_errno(errno.EACCES, H.call_as, test_user, read_file, m.p('d', 'f'))
+    assert not os.path.exists(m.p('d', 'missing'))                  # root: no such name
+    expect_errno(errno.EACCES, H.call_as, test_user, os.stat, m.p('d', 'missing'))
+    os.chmod(m.p('d'), 0o755)
+    assert H.call_as(test_user, read_file, m.p('d', 'f')) == b'x'
+
+
+def test_owner_without_search_bit_is_refused(mirror, test_user):
+    """Mode 0077: everyone but the owner may search (the owner class wins)."""
+    m, _ = mirror
+    os.mkdir(m.p('d'), 0o777)
+    write_file(m.p('d', 'f'), b'x', mode=0o644)
+    os.chown(m.p('d'), test_user.uid, test_user.gid)
+    os.chmod(m.p('d'), 0o077)
+    expect_errno(errno.EACCES, H.call_as, test_user, os.stat, m.p('d', 'f'))
+    os.stat(m.p('d', 'f'))                                          # root may
+
+
+def test_acl_denying_search_counts(mirror, test_user, other_user):
+    m, _ = mirror
+    os.mkdir(m.p('d'), 0o755)
+    write_file(m.p('d', 'f'), b'x', mode=0o644)
+    assert H.call_as(test_user, read_file, m.p('d', 'f')) == b'x'   # now cached
+    subprocess.run(['setfacl', '-m', 'u:%d:-' % test_user.uid, m.p('d')], check=True)
+    expect_errno(errno.EACCES, H.call_as, test_user, os.stat, m.p('d', 'f'))
+    assert H.call_as(other_user, read_file, m.p('d', 'f')) == b'x'
+    subprocess.run(['setfacl', '-b', m.p('d')], check=True)
+    assert H.call_as(test_user, read_file, m.p('d', 'f')) == b'x'
+
+
+def test_private_directory_behind_the_mount(mirror, test_user):
+    """Made private in SOURCE: seen within the timeouts (1 s each)."""
+    m, src = mirror
+    os.mkdir(m.p('d'), 0o755)
+    write_file(m.p('d', 'f'), b'x', mode=0o644)
+    assert H.call_as(test_user, read_file, m.p('d', 'f')) == b'x'
+    os.chmod(os.path.join(src, 'd'), 0o700)
+
+    def refused():
+        try:
+            H.call_as(test_user, os.stat, m.p('d', 'f'))
+        except PermissionError:
+            return True
+        return False
+    wait_for('a directory made private behind the mount', refused)
+
+
 def test_no_impersonate(workdir, test_user):
     m, src = mount_mirror(workdir, '--no-impersonate')
     os.chmod(src, 0o777)
