@@ -348,6 +348,12 @@ static void complete(struct uring_ring *r, struct uring_ent *e, int res)
 			r->local = list;
 			list = next;
 		}
+		if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+			/* Never expected; re-arming would only fail again. */
+			umfs_log(UMFS_LOG_ERR, "io_uring: reading the ring's eventfd: %s",
+				 strerror(-res));
+			return;
+		}
 		if (!stopping(r))
 			arm_eventfd(r);
 		return;
