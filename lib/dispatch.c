@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "uring.h"
 
 #define OUT_HDR sizeof(struct fuse_out_header)
 /* Largest magnitude an errno can have; anything beyond is a file system bug. */
@@ -125,6 +126,8 @@ int reply_send(umfs_req *req, int error, size_t len)
 	codec_out_header(req->out_buf, req->rq.unique, error, total);
 	if (req->s->cfg.debug)
 		trace(req, error ? error : (long)len);
+	if (req->ent)
+		return uring_reply(req, len); /* it came through io_uring: it goes back there */
 	do
 		n = write(req->fd, req->out_buf, total);
 	while (n < 0 && errno == EINTR);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "uring.h"
 
 /* Room before a write's payload: the in header, the write header, and slack. */
 #define IN_HEADROOM 4096
@@ -90,7 +91,11 @@ static void reqbuf_free(struct reqbuf *rb)
 
 void umfs_req_defer(umfs_req *req)
 {
-	if (!req->deferred) {
+	if (!req->deferred && req->ent) {
+		/* An io_uring entry stays with its request until the reply commits it. */
+		req->deferred = true;
+		uring_hold(req->ent);
+	} else if (!req->deferred) {
 		req->deferred = true;
 		atomic_store(&req->rb->owners, 2);
 	}
@@ -102,6 +107,14 @@ void umfs_req_complete(umfs_req *req, ssize_t result)
 
 	if (result == UMFS_DEFERRED)
 		result = -EIO;
+	if (req->ent) {
+		/* The reply hands the entry back: req may be reused once finish returns. */
+		struct uring_ent *ent = req->ent;
+
+		req->finish(req, result);
+		uring_release(ent);
+		return;
+	}
 	req->finish(req, result);
 	if (atomic_fetch_sub(&rb->owners, 1) == 1)
 		reqbuf_free(rb);
@@ -229,12 +242,32 @@ static void end_session(umfs_session *s, int error)
 	umfs_session_exit(s);
 }
 
+/* Whether to ask for FUSE-over-io_uring; if not, why (for the log). */
+static bool want_uring(umfs_session *s, const char **why)
+{
+	s->conn.wanted &= ~FUSE_OVER_IO_URING; /* only this function asks for it */
+	if (s->cfg.no_uring)
+		*why = "turned off";
+	else if (s->cfg.single_threaded)
+		*why = "not used by a single-threaded session";
+	else if (!uring_built())
+		*why = "not built in (no liburing)";
+	else if (!(s->conn.offered & FUSE_OVER_IO_URING))
+		*why = "not offered by the kernel: fuse.enable_uring is N or the kernel is older";
+	else
+		return true;
+	return false;
+}
+
 void session_init_reply(umfs_req *req)
 {
 	umfs_session *s = req->s;
 	const struct init_args *in = &req->rq.u.init;
 	struct fuse_init_out out;
 	unsigned pages;
+	const char *why = NULL;
+	bool uring;
+	int rc;
 
 	memset(&out, 0, sizeof(out));
 	out.major = FUSE_KERNEL_VERSION;
@@ -272,6 +305,10 @@ void session_init_reply(umfs_req *req)
 	if (s->conn.wanted & FUSE_PASSTHROUGH)
 		s->conn.wanted &= ~FUSE_WRITEBACK_CACHE;
 
+	uring = want_uring(s, &why);
+	if (uring)
+		s->conn.wanted |= FUSE_OVER_IO_URING;
+
 	pages = (s->cfg.max_write + 4095) / 4096;
 	out.flags = (uint32_t)s->conn.wanted;
 	out.flags2 = (uint32_t)(s->conn.wanted >> 32);
@@ -292,7 +329,13 @@ void session_init_reply(umfs_req *req)
 	s->limits.max_write = out.max_write;
 	atomic_store(&s->initialized, true);
 	memcpy(req->out_buf + sizeof(struct fuse_out_header), &out, sizeof(out));
-	reply_send(req, 0, sizeof(out));
+	rc = reply_send(req, 0, sizeof(out));
+	/* The kernel takes ring entries only once it has our INIT reply. */
+	if (uring && rc == 0 && (rc = uring_start(s)) < 0)
+		umfs_log(UMFS_LOG_WARNING, "transport: /dev/fuse (io_uring could not start: %s)",
+			 strerror(-rc));
+	else if (!uring)
+		umfs_log(UMFS_LOG_INFO, "transport: /dev/fuse (io_uring %s)", why);
 	umfs_log(UMFS_LOG_DEBUG, "INIT: kernel 7.%u, using 7.%u, flags %#llx, max_write %u",
 		in->minor, s->conn.proto_minor, (unsigned long long)s->conn.wanted, out.max_write);
 }
@@ -301,22 +344,29 @@ void session_init_reply(umfs_req *req)
 
 static void serve_one(struct worker *w, size_t len)
 {
-	umfs_session *s = w->s;
 	umfs_req *req = &w->rb->req;
-	int rc;
 
-	req->s = s;
+	req->s = w->s;
 	req->rb = w->rb;
 	req->fd = w->fd;
+	req->ent = NULL;
 	req->out_buf = w->rb->out;
-	req->out_size = s->out_size;
+	req->out_size = w->s->out_size;
+	atomic_store(&w->rb->owners, 1);
+	session_serve(req, w->rb->in, len);
+}
+
+void session_serve(umfs_req *req, const unsigned char *buf, size_t len)
+{
+	umfs_session *s = req->s;
+	int rc;
+
 	req->deferred = false;
 	req->node = NULL;
-	atomic_store(&w->rb->owners, 1);
 	if (s->cfg.debug)
 		clock_gettime(CLOCK_MONOTONIC, &req->start);
 
-	rc = codec_decode(w->rb->in, len, &s->limits, &req->rq);
+	rc = codec_decode(buf, len, &s->limits, &req->rq);
 	if (rc < 0) {
 		if (!codec_header_ok(len)) {
 			umfs_log(UMFS_LOG_ERR, "dropped a request of %zu bytes: too short", len);
@@ -499,6 +549,8 @@ static void stop_workers(umfs_session *s)
 			close(w->fd);
 		reqbuf_free(w->rb);
 	}
+	/* After the workers: the one that answered INIT may have been starting it. */
+	uring_stop(s);
 	free(s->workers);
 	s->workers = NULL;
 	s->nworkers = 0;

@@ -59,6 +59,7 @@ struct umfs_req {
 	int fd;              /* where the reply goes */
 	unsigned char *out_buf; /* reply buffer: header room, then payload */
 	size_t out_size;
+	struct uring_ent *ent; /* the io_uring entry it came in (uring.c); NULL: /dev/fuse */
 };
 
 struct umfs_session {
@@ -93,6 +94,7 @@ struct umfs_session {
 	pthread_mutex_t retrieve_lock;
 	struct pending_retrieve *retrieves;
 	uint64_t retrieve_seq;
+	struct uring_pool *uring; /* the io_uring transport, when in use (uring.c) */
 };
 
 struct umfs_pollhandle {
@@ -115,6 +117,8 @@ void notify_free_retrieves(umfs_session *s);
 /* session.c */
 void session_note_interrupt(umfs_session *s, uint64_t unique);
 void session_init_reply(umfs_req *req);
+/* Decode and serve the request in buf (len bytes), whichever transport brought it. */
+void session_serve(umfs_req *req, const unsigned char *buf, size_t len);
 /* Hold SIGINT, SIGTERM and SIGHUP from now until the session ends (or
  * session_release_signals), so a stop asked for right after mounting is not lost. */
 void session_hold_signals(umfs_session *s);

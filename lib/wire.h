@@ -405,4 +405,37 @@ struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
 #define FUSE_DEV_IOC_BACKING_OPEN _IOW(FUSE_DEV_IOC_MAGIC, 1, struct fuse_backing_map)
 #define FUSE_DEV_IOC_BACKING_CLOSE _IOW(FUSE_DEV_IOC_MAGIC, 2, uint32_t)
 
+/* FUSE over io_uring (7.42). After INIT (which still comes through /dev/fuse) the
+ * daemon registers ring entries with IORING_OP_URING_CMD on the /dev/fuse descriptor
+ * (SQE128; struct fuse_uring_cmd_req in the SQE's command area). An entry is two
+ * buffers: struct fuse_uring_req_header and a payload. A request arrives split: its
+ * fuse_in_header in in_out, its first argument (the opcode's fixed struct, possibly
+ * empty) in op_in, the rest in the payload (payload_sz bytes). A reply is the
+ * fuse_out_header in in_out and everything after it in the payload. */
+#define FUSE_URING_IN_OUT_HEADER_SZ 128
+#define FUSE_URING_OP_IN_OUT_SZ 128
+struct fuse_uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id; /* the request's unique, to echo in fuse_uring_cmd_req */
+	uint32_t payload_sz; /* bytes valid in the payload, either way */
+	uint32_t padding;
+	uint64_t reserved;
+};
+struct fuse_uring_req_header {
+	char in_out[FUSE_URING_IN_OUT_HEADER_SZ];
+	char op_in[FUSE_URING_OP_IN_OUT_SZ];
+	struct fuse_uring_ent_in_out ring_ent_in_out;
+};
+enum fuse_uring_cmd {
+	FUSE_IO_URING_CMD_INVALID = 0,
+	FUSE_IO_URING_CMD_REGISTER = 1,         /* iov[2] = header, payload; qid */
+	FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2, /* commit_id, qid */
+};
+struct fuse_uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid; /* the queue: one per possible CPU */
+	uint8_t padding[6];
+};
+
 #endif

@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"  -d, --debug             trace every request and reply on stderr (implies -f)\n"
 	"  -s, --single-threaded   serve requests on one thread\n"
 	"  -t, --threads N         worker threads (default: one per CPU)\n"
+	"      --no-uring          serve through /dev/fuse even where the kernel offers\n"
+	"                          FUSE-over-io_uring (fuse.enable_uring=Y)\n"
 	"      --fsname NAME       the name mount tables show (same as -o fsname=NAME)\n"
 	"  -o OPT[,OPT...]         mount options: allow_other, noallow_other,\n"
 	"                          default_permissions, nodefault_permissions, ro, rw,\n"
@@ -81,7 +83,7 @@ static void usage(FILE *f)
 	fprintf(f, usage_text, kinds, opts);
 }
 
-enum { OPT_ATTR_TIMEOUT = 2000, OPT_ENTRY_TIMEOUT, OPT_NEGATIVE_TIMEOUT };
+enum { OPT_ATTR_TIMEOUT = 2000, OPT_ENTRY_TIMEOUT, OPT_NEGATIVE_TIMEOUT, OPT_NO_URING };
 
 /* The cache timeouts given on the command line; negative: keep the kind's default. */
 struct timeouts {
@@ -205,6 +207,7 @@ static int cmd_mount(int argc, char **argv)
 		{ "entry-timeout", required_argument, NULL, OPT_ENTRY_TIMEOUT },
 		{ "negative-timeout", required_argument, NULL, OPT_NEGATIVE_TIMEOUT },
 		{ "fsname", required_argument, NULL, 'F' },
+		{ "no-uring", no_argument, NULL, OPT_NO_URING },
 		KIND_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -247,6 +250,7 @@ static int cmd_mount(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'F': fsname = optarg; break;
+		case OPT_NO_URING: cfg.no_uring = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case '?': return bad_option(argv);
 		default:

@@ -371,6 +371,9 @@ struct umfs_config {
 	uint64_t unwant;        /* UMFS_CAP_* not to ask for */
 	int file_mountpoint;    /* the root is a regular file: a regular file may be the
 				 * mount point (else -ENOTDIR) */
+	/* Serve requests through /dev/fuse only, even where the kernel offers
+	 * FUSE-over-io_uring (module parameter fuse.enable_uring=Y). */
+	int no_uring;
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);

@@ -280,3 +280,38 @@ def fs(fs_kind, mount_factory):
 def umfs_only():
     if H.TMPFS_MODE:
         pytest.skip('UMFS_TEST_TMPFS=1: test of the umfs command / FUSE itself')
+
+
+# ---------------------------------------------------------------------------- io_uring
+
+URING_PARAM = '/sys/module/fuse/parameters/enable_uring'
+
+
+def set_enable_uring(value):
+    """Write Y or N to fuse.enable_uring; returns the old value (None: no such knob)."""
+    try:
+        with open(URING_PARAM) as f:
+            old = f.read().strip()
+    except OSError:
+        return None
+    with open(URING_PARAM, 'w') as f:
+        f.write(value)
+    return old
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _uring_switch():
+    """UMFS_TEST_URING=1 runs the whole session with fuse.enable_uring=Y, so umfs serves
+    every mount through FUSE-over-io_uring (=0: N, /dev/fuse only); the old value comes
+    back at the end. Unset: the machine's setting, as it is."""
+    want = os.environ.get('UMFS_TEST_URING', '')
+    if want not in ('0', '1'):
+        yield
+        return
+    old = set_enable_uring('Y' if want == '1' else 'N')
+    if old is None:
+        pytest.exit('UMFS_TEST_URING: this kernel has no %s' % URING_PARAM, returncode=4)
+    try:
+        yield
+    finally:
+        set_enable_uring(old)
