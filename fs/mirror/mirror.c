@@ -87,6 +87,7 @@ void mirror_free(struct mirror *m)
 {
 	if (!m)
 		return;
+	msearch_wait(m);
 	mtab_free(m);
 	free(m->own_groups);
 	free(m);
@@ -95,6 +96,12 @@ void mirror_free(struct mirror *m)
 void *mirror_root(struct mirror *m)
 {
 	return m->root;
+}
+
+/* The session ends: threads that expire names use it, so they finish first. */
+static void mirror_destroy_session(void *fs)
+{
+	msearch_wait(fs);
 }
 
 static void mirror_init(void *fs, struct umfs_conn *conn)
@@ -128,6 +135,7 @@ const struct umfs_operations mirror_operations = {
 	.version = UMFS_API_VERSION,
 	.size = sizeof(struct umfs_operations),
 	.init = mirror_init,
+	.destroy = mirror_destroy_session,
 	.lookup = mirror_lookup,
 	.forget = mirror_forget,
 	.getattr = mirror_getattr,

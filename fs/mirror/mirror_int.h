@@ -55,6 +55,8 @@ struct mirror {
 	/* Impersonating without default_permissions: the kernel does not check search
 	 * permission along cached names (mirror_search.c). */
 	bool guard_search;
+	unsigned expiring;       /* threads expiring names (mirror_search.c), under lock */
+	pthread_cond_t expired;  /* signalled when expiring drops to 0 */
 
 	pthread_mutex_t lock;  /* the table and every nlookup */
 	struct mnode **buckets;
@@ -81,6 +83,8 @@ void mtab_free(struct mirror *m);
 int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **out);
 /* Whether a node of (dev, ino) exists, i.e. the kernel holds that inode. */
 bool mnode_known(struct mirror *m, dev_t dev, ino_t ino);
+/* One more handout of n, held by mirror itself (given back with mnode_put). */
+void mnode_hold(struct mirror *m, struct mnode *n);
 /* Undo n handouts (forget, or a handout that did not reach the kernel). */
 void mnode_put(struct mirror *m, struct mnode *n, uint64_t count);
 /* Look name up in dir (O_PATH, never following a final symlink) and fill e (node,
@@ -101,11 +105,12 @@ void mirror_drop_suidgid(umfs_req *req, struct mnode *n, struct mfile *f);
 bool msearch_caches(struct mirror *m, struct mnode *dir);
 /* Cache e's name not at all in a directory where msearch_caches() is false. */
 void msearch_limit(struct mirror *m, struct mnode *dir, struct umfs_entry *e);
-/* After a change of dir's mode, owner or ACL with the given result (the reply's
- * out-parameters filled): forget what it allows and, if not everyone may search it
- * now, answer the request and expire the names the kernel holds in it. Returns what
- * the callback returns. */
+/* After a change of dir's mode, owner or ACL that ended with result: forget what it
+ * allows and, if not everyone may search it now, expire the names the kernel holds
+ * in it (once the change has its reply). Returns result. */
 int msearch_changed(umfs_req *req, struct mnode *dir, int result);
+/* Wait until no names are being expired (the session's end). */
+void msearch_wait(struct mirror *m);
 
 /* mirror_cred.c: act as the caller for the duration of one callback. */
 struct mcred_saved {

@@ -30,6 +30,7 @@ int mtab_init(struct mirror *m)
 	if (!m->buckets)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->expired, NULL);
 	return 0;
 }
 
@@ -45,6 +46,7 @@ void mtab_free(struct mirror *m)
 		}
 	}
 	free(m->buckets);
+	pthread_cond_destroy(&m->expired);
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -128,6 +130,13 @@ int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **ou
 	pthread_mutex_unlock(&m->lock);
 	*out = fresh;
 	return 0;
+}
+
+void mnode_hold(struct mirror *m, struct mnode *n)
+{
+	pthread_mutex_lock(&m->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mnode_put(struct mirror *m, struct mnode *n, uint64_t count)

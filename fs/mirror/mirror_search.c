@@ -24,6 +24,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -76,39 +78,119 @@ void msearch_limit(struct mirror *m, struct mnode *dir, struct umfs_entry *e)
 		e->entry_timeout = 0;
 }
 
+/* The names to expire in one directory, done on a thread of their own: the kernel
+ * holds the directory's lock until the change that made it private has its reply,
+ * and expiring a name takes the same lock (a reply over io_uring goes out only when
+ * the callback has returned). */
+struct expiry {
+	umfs_session *s;
+	struct mirror *m;
+	struct mnode *dir;  /* held (one handout) until done */
+	char *names;        /* NUL-separated, end at names + len */
+	size_t len;
+};
+
+static void *expire_names(void *arg)
+{
+	struct expiry *x = arg;
+
+	for (char *p = x->names; p < x->names + x->len; p += strlen(p) + 1)
+		if (umfs_notify_expire_entry(x->s, x->dir, p) == -ENOSYS)
+			umfs_notify_inval_entry(x->s, x->dir, p);
+	mnode_put(x->m, x->dir, 1);
+	pthread_mutex_lock(&x->m->lock);
+	if (--x->m->expiring == 0)
+		pthread_cond_broadcast(&x->m->expired);
+	pthread_mutex_unlock(&x->m->lock);
+	free(x->names);
+	free(x);
+	return NULL;
+}
+
+/* Every name in the source directory (the kernel may hold any of them). */
+static int list_names(struct mnode *dir, struct expiry *x)
+{
+	char p[FD_PATH_MAX];
+	int fd = open(mfd_path(dir->fd, p, sizeof p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	size_t cap = 0;
+
+	if (!d) {
+		int err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name) + 1;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (x->len + n > cap) {
+			cap = cap ? 2 * cap + n : 4096;
+			char *grown = realloc(x->names, cap);
+			if (!grown) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			x->names = grown;
+		}
+		memcpy(x->names + x->len, de->d_name, n);
+		x->len += n;
+	}
+	closedir(d);
+	return 0;
+}
+
 int msearch_changed(umfs_req *req, struct mnode *dir, int result)
 {
 	struct mirror *m = MIR(req);
-	umfs_session *s = umfs_req_session(req);
+	struct expiry *x;
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
 
 	if (result < 0 || !m->guard_search || dir->type != S_IFDIR)
 		return result;
 	__atomic_store_n(&dir->search_state, 0, __ATOMIC_RELAXED);
 	if (msearch_caches(m, dir))
 		return result;
-	/* Answer first: the kernel holds the directory's lock until it has the reply,
-	 * and expiring a name in it takes the same lock. */
-	umfs_req_defer(req);
-	umfs_req_complete(req, result);
+	x = calloc(1, sizeof *x);
+	err = x ? list_names(dir, x) : -ENOMEM;
+	if (err || x->len == 0)
+		goto out;
+	x->s = umfs_req_session(req);
+	x->m = m;
+	x->dir = dir;
+	mnode_hold(m, dir);
+	pthread_mutex_lock(&m->lock);
+	m->expiring++;
+	pthread_mutex_unlock(&m->lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&t, &attr, expire_names, x);
+	pthread_attr_destroy(&attr);
+	if (!err)
+		return result;
+	free(x->names);
+	x->names = NULL;
+	x->len = 0;
+	expire_names(x); /* with nothing to expire: gives back the hold, frees x */
+	x = NULL;
+out:
+	if (err)
+		umfs_log(UMFS_LOG_WARNING, "mirror: names in a directory made private stay "
+			 "cached for up to the entry timeout: %s", strerror(-err));
+	if (x)
+		free(x->names);
+	free(x);
+	return result;
+}
 
-	char p[FD_PATH_MAX];
-	int fd = open(mfd_path(dir->fd, p, sizeof p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *de;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		umfs_log(UMFS_LOG_WARNING, "mirror: cannot list a directory made private to "
-			 "expire its cached names: %s", strerror(errno));
-		return UMFS_DEFERRED;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (umfs_notify_expire_entry(s, dir, de->d_name) == -ENOSYS)
-			umfs_notify_inval_entry(s, dir, de->d_name);
-	}
-	closedir(d);
-	return UMFS_DEFERRED;
+void msearch_wait(struct mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	while (m->expiring)
+		pthread_cond_wait(&m->expired, &m->lock);
+	pthread_mutex_unlock(&m->lock);
 }
