@@ -60,10 +60,11 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 	int err;
 
 	if (size == 0) {
-		/* Emptied: a new container with a new file id, whatever the old one
-		 * held (so an allowed program can overwrite a damaged file). */
+		/* Emptied: a new empty container whatever the old one held (so an
+		 * allowed program can overwrite a damaged file); it keeps its file id
+		 * when the header is sound, and with it its extended attributes. */
 		pthread_rwlock_wrlock(cnode_lock(c, n));
-		err = cf_file_init(c->keys, fd, &f);
+		err = cf_file_empty(c->keys, fd, &f);
 		pthread_rwlock_unlock(cnode_lock(c, n));
 		cf_file_done(&f);
 		return err;
@@ -140,7 +141,7 @@ static int stage_commit(struct cryptfs *c, struct cnode *n, struct cfh *h)
 		struct cf_file f;
 		uint64_t bad = 0, off = 0;
 		static __thread uint8_t buf[1 << 16];
-		err = cf_file_init(c->keys, h->fd, &f);
+		err = cf_file_empty(c->keys, h->fd, &f);
 		while (!err && off < (uint64_t)st.st_size) {
 			ssize_t r = pread(h->stage, buf, sizeof buf, (off_t)off);
 			if (r <= 0) {
@@ -467,7 +468,7 @@ static int set_size(struct cryptfs *c, struct cnode *n, struct cfh *h, uint64_t 
 	if (n->view == VIEW_CONTAINER) {
 		struct cf_file f;
 		pthread_rwlock_wrlock(cnode_lock(c, n));
-		err = cf_file_init(c->keys, fd, &f);
+		err = cf_file_empty(c->keys, fd, &f);
 		pthread_rwlock_unlock(cnode_lock(c, n));
 		cf_file_done(&f);
 	} else {

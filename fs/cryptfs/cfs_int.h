@@ -69,6 +69,10 @@ struct cryptfs {
 	/* Writers of one container exclude each other and its readers, whichever view
 	 * they come through: a lock per (dev, ino), striped. */
 	pthread_rwlock_t stripes[LOCK_STRIPES];
+
+	/* VAULT/xattr has (or had, since the mount started) attributes: removing the last
+	 * name of an object must remove its attributes too (cfs_xattr.c). */
+	bool xattrs_used;
 };
 
 static inline struct cryptfs *CFS(umfs_req *req)
@@ -143,6 +147,19 @@ int cfs_flush(umfs_req *req, void *node, void *fh, uint64_t lock_owner);
 int cfs_release(umfs_req *req, void *node, void *fh, int flags);
 int cfs_fsync(umfs_req *req, void *node, void *fh, int datasync);
 int cfs_statfs(umfs_req *req, void *node, struct statvfs *out);
+
+/* cfs_xattr.c */
+/* The file id in the header of the container pfd (O_PATH); -EIO when not ours. */
+int cfs_file_id(struct cryptfs *c, int pfd, uint8_t id[CF_ID_LEN]);
+/* The id attributes of n are bound to (file id, directory id); -EPERM: other types. */
+int cfs_object_id(struct cryptfs *c, struct cnode *n, uint8_t id[CF_ID_LEN]);
+/* Remove every attribute of the object with id (its last name is gone). */
+void cfs_xattr_drop(struct cryptfs *c, const uint8_t id[CF_ID_LEN]);
+int cfs_setxattr(umfs_req *req, void *node, const char *name, const void *value, size_t size,
+		 int flags);
+int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size);
+int cfs_listxattr(umfs_req *req, void *node, char *buf, size_t size);
+int cfs_removexattr(umfs_req *req, void *node, const char *name);
 
 /* cfs_dir.c */
 int cfs_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out);

@@ -328,10 +328,23 @@ int cfs_unlink(umfs_req *req, void *dir, const char *name)
 
 	if (err)
 		return err;
+	/* The last name of a file with attributes: they go with it. */
+	uint8_t id[CF_ID_LEN];
+	bool drop = false;
+	if (CFS(req)->xattrs_used) {
+		struct stat st;
+		int fd = openat(d->fd, disk, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		drop = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+		       cfs_file_id(CFS(req), fd, id) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (unlinkat(d->fd, disk, 0) < 0)
 		return -errno;
 	if (hashed)
 		cfs_remove_sidecar(d->fd, disk);
+	if (drop)
+		cfs_xattr_drop(CFS(req), id);
 	return 0;
 }
 
@@ -395,6 +408,8 @@ int cfs_rmdir(umfs_req *req, void *dir, const char *name)
 	close(cfd);
 	if (!err && hashed)
 		cfs_remove_sidecar(d->fd, disk);
+	if (!err && had_id && CFS(req)->xattrs_used)
+		cfs_xattr_drop(CFS(req), id);
 	return err;
 }
 

@@ -151,6 +151,12 @@ static int mac(const struct cf_keys *k, const char *domain, const uint8_t *dirid
 	return 0;
 }
 
+int cn_mac(const struct cf_keys *k, const char *domain, const uint8_t id[CF_ID_LEN], const char *s,
+	   size_t len, uint8_t out[32])
+{
+	return mac(k, domain, id, s, len, out);
+}
+
 /* AES-256-CTR(name_enc, iv) of n bytes. */
 static int ctr(const struct cf_keys *k, const uint8_t iv[IV_LEN], const uint8_t *in, size_t n,
 	       uint8_t *out)

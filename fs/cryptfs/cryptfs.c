@@ -81,6 +81,8 @@ struct cryptfs *cryptfs_new(const char *vault, struct cf_keys *k, const struct c
 	}
 	if (!err && !c->root->has_dirid)
 		err = -EIO;
+	if (!err)
+		c->xattrs_used = faccessat(c->vault_fd, "xattr", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (err) {
 		if (tfd >= 0)
 			close(tfd);
@@ -160,6 +162,10 @@ const struct umfs_operations cryptfs_operations = {
 	.readdir = cfs_readdir,
 	.releasedir = cfs_releasedir,
 	.statfs = cfs_statfs,
+	.setxattr = cfs_setxattr,
+	.getxattr = cfs_getxattr,
+	.listxattr = cfs_listxattr,
+	.removexattr = cfs_removexattr,
 };
 
 int cryptfs_init_tree(const char *vault)
