@@ -73,6 +73,8 @@ struct cryptfs {
 	/* VAULT/xattr has (or had, since the mount started) attributes: removing the last
 	 * name of an object must remove its attributes too (cfs_xattr.c). */
 	bool xattrs_used;
+	/* VAULT/links holds long symlink targets (cfs_links.c): the same for them. */
+	bool links_used;
 };
 
 static inline struct cryptfs *CFS(umfs_req *req)
@@ -160,6 +162,18 @@ int cfs_setxattr(umfs_req *req, void *node, const char *name, const void *value,
 int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size);
 int cfs_listxattr(umfs_req *req, void *node, char *buf, size_t size);
 int cfs_removexattr(umfs_req *req, void *node, const char *name);
+
+/* cfs_links.c: long symlink targets. A vault symlink's stored target of this length
+ * ("~" + 32 hex digits; no base64url form has it) names a record in VAULT/links. */
+#define CFS_LONG_LINK_LEN 33
+bool cfs_is_long_link(const char *stored);
+/* Store a long target; stored gets the vault symlink's target (CFS_LONG_LINK_LEN + 1). */
+int cfs_long_link_store(struct cryptfs *c, const char *target, char *stored);
+/* The target (into plain, CN_LONG_LINK_MAX + 1); its length or -EBADMSG. */
+int cfs_long_link_load(struct cryptfs *c, const char *stored, char *plain);
+/* The target's length, from its record's size (0 when missing). */
+off_t cfs_long_link_size(struct cryptfs *c, const char *stored);
+void cfs_long_link_drop(struct cryptfs *c, const char *stored);
 
 /* cfs_dir.c */
 int cfs_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out);

@@ -83,6 +83,8 @@ struct cryptfs *cryptfs_new(const char *vault, struct cf_keys *k, const struct c
 		err = -EIO;
 	if (!err)
 		c->xattrs_used = faccessat(c->vault_fd, "xattr", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!err)
+		c->links_used = faccessat(c->vault_fd, "links", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (err) {
 		if (tfd >= 0)
 			close(tfd);
@@ -190,7 +192,7 @@ int cryptfs_init_tree(const char *vault)
 /* ---------------------------------------------------------------- fsck */
 
 struct fsck {
-	struct cryptfs c; /* only keys are used */
+	struct cryptfs c; /* only keys and vault_fd are used */
 	FILE *out;
 	int problems;
 	char vpath[8192]; /* in the vault */
@@ -287,11 +289,14 @@ static void check_dir(struct fsck *f, int dfd, int depth)
 				say(f, "cannot read");
 			close(ffd);
 		} else if (S_ISLNK(st.st_mode)) {
-			char enc[4096], plain[4096];
+			char enc[4096], plain[CN_LONG_LINK_MAX + 1];
 			static const uint8_t zero[CF_ID_LEN];
 			ssize_t n = readlinkat(dfd, de->d_name, enc, sizeof enc - 1);
 			enc[n > 0 ? n : 0] = '\0';
-			if (n <= 0 || cn_link_decrypt(f->c.keys, zero, enc, plain) < 0)
+			int lrc = n <= 0 ? -EBADMSG
+				 : cfs_is_long_link(enc) ? cfs_long_link_load(&f->c, enc, plain)
+				 : cn_link_decrypt(f->c.keys, zero, enc, plain);
+			if (lrc < 0)
 				say(f, "symlink target does not authenticate");
 		}
 		f->ppath[plen] = '\0';
@@ -310,6 +315,7 @@ int cryptfs_fsck(const char *vault, const struct cf_keys *k, void *out)
 	f->out = out;
 	snprintf(f->vpath, sizeof f->vpath, "%s", CF_TREE_NAME);
 	int vfd = open(vault, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	f->c.vault_fd = vfd; /* long symlink targets */
 	int tfd = vfd < 0 ? -1 : openat(vfd, CF_TREE_NAME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc;
 	if (tfd < 0) {
