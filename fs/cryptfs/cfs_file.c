@@ -77,6 +77,27 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 	return err ? damage(n, err, bad) : 0;
 }
 
+/* Clear set-user-ID, and set-group-ID where Linux does (with the group's execute
+ * bit, or for a writer outside the file's group since 6.2), as a write, truncate or
+ * chown by a caller without CAP_FSETID does on a local file system. cryptfs writes
+ * the vault as itself, so the vault's file system cannot do it for the caller. */
+static void kill_privs(umfs_req *req, struct cnode *n)
+{
+	char p[FD_PATH_MAX];
+	struct stat st;
+
+	if (n->type != S_IFREG || fstatat(n->fd, "", &st, AT_EMPTY_PATH) < 0)
+		return;
+	mode_t m = st.st_mode & 07777;
+	m &= ~(mode_t)S_ISUID;
+	if ((m & S_ISGID) && ((m & S_IXGRP) || (umfs_req_caller(req)->uid != 0 &&
+						!umfs_req_in_group(req, st.st_gid))))
+		m &= ~(mode_t)S_ISGID;
+	if (m != (st.st_mode & 07777) && chmod(cfd_path(n->fd, p, sizeof p), m) < 0)
+		umfs_log(UMFS_LOG_WARNING, "cryptfs: '%s': cannot clear setuid/setgid: %s", n->name,
+			 strerror(errno));
+}
+
 /* ---------------------------------------------------------------- container writes */
 
 /* A staging file in the vault (same file system, never linked into the tree). */
@@ -238,6 +259,9 @@ int cfs_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
 	int fd = open(cfd_path(n->fd, p, sizeof p), container_flags(flags));
 	if (fd < 0)
 		return -errno;
+	/* The API does not pass FUSE_OPEN_KILL_SUIDGID: root stands in for CAP_FSETID. */
+	if ((flags & O_TRUNC) && umfs_req_caller(req)->uid != 0)
+		kill_privs(req, n);
 	return handle_new(c, n, fd, flags, out);
 }
 
@@ -405,6 +429,8 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 	struct cnode *n = node;
 	struct cfh *h = fh;
 
+	if (flags & UMFS_WRITE_KILL_SUIDGID)
+		kill_privs(req, n);
 	if (h->view != VIEW_PLAIN) {
 		if (h->stage < 0)
 			return -EBADF;
@@ -424,6 +450,76 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 	ssize_t w = cf_file_write(&f, buf, size, (uint64_t)off, &bad);
 	unlock(c, n, &f);
 	return w < 0 ? damage(n, (int)w, bad) : (int)w;
+}
+
+/* ---------------------------------------------------------------- fallocate */
+
+/* Seal zeros over [off, end) of f (end <= f->size unless extending). */
+static int write_zeros(struct cf_file *f, uint64_t off, uint64_t end, uint64_t *bad)
+{
+	static const uint8_t zeros[1 << 16];
+	while (off < end) {
+		size_t n = end - off < sizeof zeros ? (size_t)(end - off) : sizeof zeros;
+		ssize_t w = cf_file_write(f, zeros, n, off, bad);
+		if (w < 0)
+			return (int)w;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * Plaintext view: mode 0 extends the file (sealed zero blocks, so the space is really
+ * taken); KEEP_SIZE reserves room in the container for the range; PUNCH_HOLE and
+ * ZERO_RANGE seal zeros over the range. A punched range therefore reads as zeros that
+ * authenticate like any data (a hole an attacker could forge by zeroing bytes is what
+ * the format rules out), but the space is not given back: see doc/cryptfs-format.md.
+ * Container view: applied to the writer's staged bytes, like its writes.
+ */
+int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_t len)
+{
+	struct cryptfs *c = CFS(req);
+	struct cnode *n = node;
+	struct cfh *h = fh;
+	const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+
+	if (n->type != S_IFREG || !h)
+		return -EBADF;
+	if ((mode & ~known) || (mode & FALLOC_FL_PUNCH_HOLE && mode & FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (h->view != VIEW_PLAIN) {
+		if (h->stage < 0)
+			return -EBADF;
+		if (fallocate(h->stage, mode, off, len) < 0)
+			return -errno;
+		h->dirty = true;
+		return 0;
+	}
+	struct cf_file f;
+	uint64_t bad = 0, start = (uint64_t)off, end = (uint64_t)off + (uint64_t)len;
+	int err = load_locked(c, n, h->fd, true, &f);
+	if (err)
+		return err;
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	uint64_t size = f.size;
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		uint64_t zend = keep && end > size ? size : end;
+		if (start < zend)
+			err = write_zeros(&f, start, zend, &bad);
+	} else if (!keep && end > size) {
+		err = cf_file_truncate(&f, end, &bad);
+	} else if (keep && end > size) {
+		/* Room for the blocks past the end, as fallocate(2) promises; a vault
+		 * file system that cannot reserve simply does not. */
+		uint64_t from = cf_container_size(size), to = cf_container_size(end);
+		if (fallocate(h->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0 &&
+		    errno != EOPNOTSUPP)
+			err = -errno;
+	}
+	unlock(c, n, &f);
+	return err ? damage(n, err, bad) : 0;
 }
 
 /* ---------------------------------------------------------------- attributes */
@@ -505,6 +601,11 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 		if (err)
 			return err;
 	}
+	/* The kernel asks for the kill (truncate without CAP_FSETID); a chown by a
+	 * caller who is not root gets the POSIX chown rule. */
+	if ((valid & UMFS_SET_KILL_SUIDGID) ||
+	    ((valid & (UMFS_SET_UID | UMFS_SET_GID)) && umfs_req_caller(req)->uid != 0))
+		kill_privs(req, n);
 	if (valid & (UMFS_SET_ATIME | UMFS_SET_MTIME | UMFS_SET_ATIME_NOW | UMFS_SET_MTIME_NOW)) {
 		struct timespec ts[2] = {
 			time_of(valid, UMFS_SET_ATIME, UMFS_SET_ATIME_NOW, in->st_atim),

@@ -149,6 +149,7 @@ int cfs_flush(umfs_req *req, void *node, void *fh, uint64_t lock_owner);
 int cfs_release(umfs_req *req, void *node, void *fh, int flags);
 int cfs_fsync(umfs_req *req, void *node, void *fh, int datasync);
 int cfs_statfs(umfs_req *req, void *node, struct statvfs *out);
+int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_t len);
 
 /* cfs_xattr.c */
 /* The file id in the header of the container pfd (O_PATH); -EIO when not ours. */

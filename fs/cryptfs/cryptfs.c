@@ -128,6 +128,9 @@ static void cfs_init(void *fs, struct umfs_conn *conn)
 	/* The kernel must not own sizes or gather writes (the writeback cache): every
 	 * write is sealed when it happens. Readdirplus would hand out file nodes
 	 * without asking whose view they are. */
+	/* Setuid and setgid are cleared here, by Linux's rules (cfs_file.c): the kernel
+	 * says when (KILLPRIV_V2), the vault is written as cryptfs itself. */
+	umfs_conn_want(conn, UMFS_CAP_HANDLE_KILLPRIV_V2);
 	umfs_conn_unwant(conn, UMFS_CAP_WRITEBACK_CACHE | UMFS_CAP_READDIRPLUS |
 				       UMFS_CAP_READDIRPLUS_AUTO);
 	umfs_log(UMFS_LOG_INFO, "cryptfs: %zu allowed programs, %zu uids, %zu cgroups%s",
@@ -168,6 +171,7 @@ const struct umfs_operations cryptfs_operations = {
 	.getxattr = cfs_getxattr,
 	.listxattr = cfs_listxattr,
 	.removexattr = cfs_removexattr,
+	.fallocate = cfs_fallocate,
 };
 
 int cryptfs_init_tree(const char *vault)
