@@ -347,7 +347,7 @@ int cfs_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags, struct umfs_en
 	entry->node = n;
 	entry->attr = st;
 	cfs_stat(c, n, NULL, &entry->attr);
-	entry->entry_timeout = 0;
+	entry->attr_timeout = 0;
 	err = handle_new(c, n, fd, n->view == VIEW_CONTAINER ? flags | O_TRUNC : flags & ~O_TRUNC, out);
 	if (err) {
 		cnode_put(c, n, 1);
@@ -524,10 +524,31 @@ int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_
 
 /* ---------------------------------------------------------------- attributes */
 
+/*
+ * A request on a file node without a handle, from a caller whose view is not the
+ * node's: the kernel reached the node through a name cached by a caller of the other
+ * view. ESTALE makes the path-based system calls (stat, access, open, exec, truncate,
+ * chmod, utimes, ...) walk again with LOOKUP_REVAL, which asks cryptfs's lookup, which
+ * gives this caller's node. An operation on an open file carries the handle and keeps
+ * the handle's view.
+ */
+static int judge(umfs_req *req, struct cnode *n, struct cfh *h)
+{
+	if (n->view == VIEW_SHARED || h)
+		return 0;
+	return cfs_view_of(CFS(req), umfs_req_caller(req)) == n->view ? 0 : -ESTALE;
+}
+
 int cfs_getattr(umfs_req *req, void *node, void *fh, struct umfs_attr *out)
 {
 	struct cnode *n = node;
-	return cfs_stat(CFS(req), n, fh_of(n, fh), &out->st);
+	struct cfh *h = fh_of(n, fh);
+	int err = judge(req, n, h);
+	if (err)
+		return err;
+	if (n->view != VIEW_SHARED)
+		out->timeout = 0; /* never answered from the kernel's cache (judge) */
+	return cfs_stat(CFS(req), n, h, &out->st);
 }
 
 static struct timespec time_of(unsigned valid, unsigned set, unsigned now, struct timespec v)
@@ -584,6 +605,14 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 	char p[FD_PATH_MAX];
 	int err = 0;
 
+	/* Modes, owners and times are the same in both views; a size is not. */
+	if (valid & UMFS_SET_SIZE) {
+		err = judge(req, n, h);
+		if (err)
+			return err;
+	}
+	if (n->view != VIEW_SHARED)
+		out->timeout = 0;
 	if (valid & (UMFS_SET_UID | UMFS_SET_GID)) {
 		uid_t uid = valid & UMFS_SET_UID ? in->st_uid : (uid_t)-1;
 		gid_t gid = valid & UMFS_SET_GID ? in->st_gid : (gid_t)-1;

@@ -5,10 +5,14 @@
  * Views. A regular file of the vault is shown as two kernel inodes (two nodes): the
  * plaintext view and the container view. The kernel keeps one page cache and one
  * size per inode, so two inodes keep the two kinds of bytes apart by construction.
- * Which one a path walk reaches is decided per caller at lookup (with an entry
- * timeout of 0 the kernel asks again at every walk), and checked again at open: an
- * open of the other view's node answers ESTALE, which makes the kernel walk again
- * (LOOKUP_REVAL) and reach the caller's own node. An open handle keeps its view.
+ * Which one a path walk reaches is decided per caller at lookup. Names are cached by
+ * the kernel (the entry timeout), the attributes of file nodes never (attribute
+ * timeout 0): every stat, permission check (default_permissions), open, and path
+ * truncate of a file node without a handle reaches cryptfs, which judges the caller
+ * (cfs_file.c, judge()); a caller of the other view gets ESTALE, and the kernel walks
+ * again with LOOKUP_REVAL, which sends a lookup that gives the caller's own node (the
+ * kernel drops the cached name that led to the other one). An open handle keeps its
+ * view. Modes, owners and times are one in both views and need no judging.
  * Directories, symlinks and special files have one node (VIEW_SHARED): names and
  * link targets are shown in plaintext to everyone.
  */

@@ -144,11 +144,11 @@ int cfs_lookup_disk(struct cryptfs *c, struct cnode *dir, const char *disk, cons
 		cfs_stat(c, n, NULL, &e->attr); /* the plaintext target's length */
 	if (S_ISREG(st.st_mode)) {
 		cfs_stat(c, n, NULL, &e->attr);
-		/* Every walk asks again, so each caller reaches its own view's node; the
-		 * answer to that lookup also refreshes the attributes, so a stat by path
-		 * is never stale after a change through the other view (an fstat on an
-		 * open file may be, for up to the attribute timeout). */
-		e->entry_timeout = 0;
+		/* The name may be cached (a path walk then sends nothing), its
+		 * attributes never: every stat, permission check and open of a file
+		 * node reaches cryptfs, which judges the caller there and answers a
+		 * caller of the other view with ESTALE (cfs_int.h, "Views"). */
+		e->attr_timeout = 0;
 	}
 	return 0;
 }
