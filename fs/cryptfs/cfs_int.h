@@ -56,6 +56,16 @@ struct cfh {
 
 #define LOCK_STRIPES 128
 
+/* A thread's verdicts from /proc, remembered for a short while (cfs_policy.c). */
+#define VCACHE_SLOTS 256
+#define VCACHE_TTL_NS 50000000ull /* 50 ms */
+struct vslot {
+	pid_t tid;
+	int pidfd;      /* that thread, so a reused id is never taken for it; -1: empty */
+	uint64_t until; /* CLOCK_MONOTONIC ns */
+	bool traced, in_cgroup;
+};
+
 struct cryptfs {
 	struct cf_keys *keys;
 	int vault_fd;      /* VAULT itself (staging files live there) */
@@ -79,6 +89,9 @@ struct cryptfs {
 	bool xattrs_used;
 	/* VAULT/links holds long symlink targets (cfs_links.c): the same for them. */
 	bool links_used;
+
+	pthread_mutex_t vlock;
+	struct vslot vcache[VCACHE_SLOTS];
 };
 
 static inline struct cryptfs *CFS(umfs_req *req)
@@ -102,7 +115,9 @@ int dirid_read(int dfd, uint8_t id[CF_ID_LEN]);
 int dirid_create(int dfd, uint8_t id[CF_ID_LEN]);
 
 /* cfs_policy.c: the view a caller gets. */
-enum view cfs_view_of(const struct cryptfs *c, const struct umfs_caller *who);
+enum view cfs_view_of(struct cryptfs *c, const struct umfs_caller *who);
+void cfs_vcache_init(struct cryptfs *c);
+void cfs_vcache_free(struct cryptfs *c);
 
 /* cfs_ns.c */
 /* The on-disk name of name in dir (hashed: a long name with a sidecar, enc holds its

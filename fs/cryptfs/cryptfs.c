@@ -62,6 +62,7 @@ struct cryptfs *cryptfs_new(const char *vault, struct cf_keys *k, const struct c
 	}
 	c->keys = k;
 	c->vault_fd = -1;
+	cfs_vcache_init(c);
 	err = copy_policy(c, o);
 	if (!err)
 		err = ctab_init(c);
@@ -101,6 +102,7 @@ void cryptfs_free(struct cryptfs *c)
 	if (!c)
 		return;
 	ctab_free(c);
+	cfs_vcache_free(c);
 	if (c->vault_fd >= 0)
 		close(c->vault_fd);
 	if (c->cgroups)
