@@ -490,6 +490,8 @@ int cfs_rename(umfs_req *req, void *dir, const char *name, void *newdir, const c
 		close(tfd);
 	if (err)
 		return err;
+	if (tfd >= 0 && c->xattrs_used)
+		cfs_xattr_drop(c, id); /* the empty directory replaced */
 	/* The file moved in may carry the same file id as the one it replaced (a copy
 	 * of that container stored back): then the attributes are its own. */
 	if (ln.drop_xattrs || ln.stored[0]) {

@@ -211,6 +211,20 @@ def test_xattrs_are_content_of_the_plaintext_view(vault):
     os.unlink(vault.p('h'))
     os.rmdir(vault.p('d'))
     assert xattr_dirs(vault) == []
+    # And with the object a rename replaces (a file, an empty directory).
+    for n in ('x1', 'x2'):
+        vault.plain('write', vault.p(n), n.encode().hex())
+        vault.plain('setxattr', vault.p(n), ['user.n', n.encode().hex()])
+    os.mkdir(vault.p('d1'))
+    os.mkdir(vault.p('d2'))
+    for n in ('d1', 'd2'):
+        vault.plain('setxattr', vault.p(n), ['user.n', n.encode().hex()])
+    assert len(xattr_dirs(vault)) == 4
+    os.rename(vault.p('x2'), vault.p('x1'))
+    os.rename(vault.p('d2'), vault.p('d1'))
+    assert len(xattr_dirs(vault)) == 2
+    assert vault.plain('getxattr', vault.p('x1'), 'user.n') == b'x2'.hex()
+    assert vault.plain('getxattr', vault.p('d1'), 'user.n') == b'd2'.hex()
     assert vault.fsck().rc == 0
 
 
