@@ -177,6 +177,8 @@ int cfs_file_id(struct cryptfs *c, int pfd, uint8_t id[CF_ID_LEN]);
 int cfs_object_id(struct cryptfs *c, struct cnode *n, uint8_t id[CF_ID_LEN]);
 /* Remove every attribute of the object with id (its last name is gone). */
 void cfs_xattr_drop(struct cryptfs *c, const uint8_t id[CF_ID_LEN]);
+/* fsck: the count of attribute records of id that do not authenticate. */
+int cfs_xattr_check(struct cryptfs *c, const uint8_t id[CF_ID_LEN]);
 int cfs_setxattr(umfs_req *req, void *node, const char *name, const void *value, size_t size,
 		 int flags);
 int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size);

@@ -323,3 +323,39 @@ int cfs_removexattr(umfs_req *req, void *node, const char *name)
 	close(sfd);
 	return err;
 }
+
+int cfs_xattr_check(struct cryptfs *c, const uint8_t id[CF_ID_LEN])
+{
+	char pname[CX_NAME_MAX + 1];
+	const uint8_t *value;
+	int bad = 0;
+	int sfd = store_open(c, id, false);
+	if (sfd < 0)
+		return 0;
+	int lfd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = lfd >= 0 ? fdopendir(lfd) : NULL;
+	uint8_t *plain = malloc(CX_RECORD_MAX);
+	static __thread uint8_t rec[CX_RECORD_MAX + 1];
+	struct dirent *de;
+	while (dp && plain && (de = readdir(dp))) {
+		if (strlen(de->d_name) != CX_STORED_LEN)
+			continue;
+		int fd = openat(sfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ssize_t len = fd >= 0 ? read(fd, rec, sizeof rec) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len < 0 || cx_open(c->keys, id, de->d_name, rec, (size_t)len, plain, pname,
+				       &value) < 0)
+			bad++;
+	}
+	if (dp)
+		closedir(dp);
+	else if (lfd >= 0)
+		close(lfd);
+	if (plain) {
+		OPENSSL_cleanse(plain, CX_RECORD_MAX);
+		free(plain);
+	}
+	close(sfd);
+	return bad;
+}

@@ -236,6 +236,8 @@ static void check_dir(struct fsck *f, int dfd, int depth)
 		say(f, "directories nested too deep");
 		return;
 	}
+	for (int n = cfs_xattr_check(&f->c, id); n > 0; n--)
+		say(f, "extended attribute does not authenticate");
 	int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dp = lfd >= 0 ? fdopendir(lfd) : NULL;
 	if (!dp) {
@@ -293,6 +295,12 @@ static void check_dir(struct fsck *f, int dfd, int depth)
 			}
 			if (cf_file_check(f->c.keys, ffd, block_report, f) < 0)
 				say(f, "cannot read");
+			uint8_t fid[CF_HEADER_LEN];
+			struct cf_header h;
+			if (pread(ffd, fid, sizeof fid, 0) == (ssize_t)sizeof fid &&
+			    cf_header_decode(fid, sizeof fid, &h) == 0)
+				for (int n = cfs_xattr_check(&f->c, h.file_id); n > 0; n--)
+					say(f, "extended attribute does not authenticate");
 			close(ffd);
 		} else if (S_ISLNK(st.st_mode)) {
 			char enc[4096], plain[CN_LONG_LINK_MAX + 1];

@@ -246,6 +246,8 @@ def test_xattr_records_cannot_move_between_files(vault):
     assert sum(isinstance(g, OSError) and g.errno == errno.EIO for g in got) == 1, got
     H.wait_for(lambda: 'extended attribute does not authenticate' in vault.mount.stderr_text(),
                timeout=10)
+    r = vault.fsck()
+    assert r.rc == 1 and r.out.count('extended attribute does not authenticate') == 1, r.out
 
 
 # ---------------------------------------------------------------------------- symlinks
