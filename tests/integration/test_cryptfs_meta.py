@@ -134,7 +134,18 @@ def test_path_truncate_chmod_utime_by_the_other_view(vault):
     assert is_errno(vault.other('truncate', p, 7), errno.EACCES)
     assert vault.plain('stat', p)[0] == 5000
     assert vault.plain('read', p) == [sha(b'x' * 5000), 5000]
+    # truncate(1), a real program that is not allowed, opens the file and cuts it
+    # through the handle: it cuts the bytes it sees, the container, and what it
+    # leaves (not a container) is stored encrypted, as any write of such a program.
+    container = open(vault.stored('f'), 'rb').read()
+    assert vault.plain('stat', p)[0] == 5000
+    assert H.run(['truncate', '-s', '7', p]).rc == 0
+    assert vault.plain('read', p) == [sha(container[:7]), 7]
     assert vault.other('truncate', p, 0) is True          # to 0: an empty file
+    assert vault.plain('stat', p)[0] == 0
+    vault.plain('write', p, b'y'.hex())
+    assert vault.plain('stat', p)[0] == 1
+    assert H.run(['truncate', '-s', '0', p]).rc == 0
     assert vault.plain('stat', p)[0] == 0
     assert vault.other('stat', p)[0] == container_size(0)
     # The other way round: a name cached by the container view, truncated by an
