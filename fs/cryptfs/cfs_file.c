@@ -53,6 +53,23 @@ static void unlock(struct cryptfs *c, struct cnode *n, struct cf_file *f)
 	pthread_rwlock_unlock(cnode_lock(c, n));
 }
 
+/*
+ * Growing a plaintext file from f->size to end seals every block of the gap (holes
+ * are written out): refuse at once with ENOSPC when the vault's file system has not
+ * the room, instead of writing until it is full (a write at an offset of 2^62 would
+ * otherwise keep cryptfs busy for days).
+ */
+static int room_for(const struct cf_file *f, uint64_t end)
+{
+	struct statvfs sv;
+
+	if (end <= f->size || fstatvfs(f->fd, &sv) < 0)
+		return 0;
+	uint64_t need = cf_container_size(end) - cf_container_size(f->size);
+	uint64_t have = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return need > have ? -ENOSPC : 0;
+}
+
 static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t size)
 {
 	struct cf_file f;
@@ -72,7 +89,9 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 	err = load_locked(c, n, fd, true, &f);
 	if (err)
 		return err;
-	err = cf_file_truncate(&f, size, &bad);
+	err = room_for(&f, size);
+	if (!err)
+		err = cf_file_truncate(&f, size, &bad);
 	unlock(c, n, &f);
 	return err ? damage(n, err, bad) : 0;
 }
@@ -447,7 +466,9 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 	int err = load_locked(c, n, h->fd, true, &f);
 	if (err)
 		return err;
-	ssize_t w = cf_file_write(&f, buf, size, (uint64_t)off, &bad);
+	ssize_t w = room_for(&f, (uint64_t)off + size);
+	if (!w)
+		w = cf_file_write(&f, buf, size, (uint64_t)off, &bad);
 	unlock(c, n, &f);
 	return w < 0 ? damage(n, (int)w, bad) : (int)w;
 }
@@ -504,13 +525,15 @@ int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_
 		return err;
 	bool keep = mode & FALLOC_FL_KEEP_SIZE;
 	uint64_t size = f.size;
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+	if (!keep)
+		err = room_for(&f, end); /* nothing is written without the room */
+	if (!err && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))) {
 		uint64_t zend = keep && end > size ? size : end;
 		if (start < zend)
 			err = write_zeros(&f, start, zend, &bad);
-	} else if (!keep && end > size) {
+	} else if (!err && !keep && end > size) {
 		err = cf_file_truncate(&f, end, &bad);
-	} else if (keep && end > size) {
+	} else if (!err && keep && end > size) {
 		/* Room for the blocks past the end, as fallocate(2) promises; a vault
 		 * file system that cannot reserve simply does not. */
 		uint64_t from = cf_container_size(size), to = cf_container_size(end);

@@ -332,3 +332,30 @@ assert os.fstat(fd).st_size == 10 * 4096
     r = H.run([vault.acat, p])
     assert r.rc != 0 and 'Input/output error' in r.err
     assert vault.fsck().rc == 1
+
+
+def test_growth_beyond_the_free_space_is_refused_at_once(vault):
+    """Holes are written out: a write, truncate or fallocate that would seal more zero
+    blocks than the vault's file system has room for fails with ENOSPC before writing
+    anything (instead of writing until the disk is full)."""
+    p = vault.p('f')
+    vault.apy_write(p, b'kept')
+    r = H.run([vault.apy, '-c', '''
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+far = 1 << 50                                # 1 PiB: more than the vault's disk
+for what, f in (('pwrite', lambda: os.pwrite(fd, b"x", far)),
+                ('ftruncate', lambda: os.ftruncate(fd, far)),
+                ('posix_fallocate', lambda: os.posix_fallocate(fd, 0, far))):
+    try:
+        f()
+        sys.exit(what + " succeeded")
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            sys.exit("%s: %s" % (what, e))
+assert os.fstat(fd).st_size == 4
+assert os.pread(fd, 10, 0) == b"kept"
+''', p])
+    assert r.rc == 0, r.err
+    assert vault.other('stat', p)[0] == container_size(4)
+    assert vault.fsck().rc == 0
