@@ -418,8 +418,9 @@ int crypt_create_kind(const char *vault, const struct kind_args *a, struct umfs_
 			errno == EIO ? "no directory id (damaged vault)" : strerror(errno));
 		return -EIO;
 	}
-	/* Directories are shared by both views: their names and attributes may be
-	 * cached. Regular files set 0 on each entry themselves (cfs_int.h). */
+	/* Names may be cached, and the attributes of what both views share
+	 * (directories, symlinks); regular files' attributes never are: they set an
+	 * attribute timeout of 0 themselves (cfs_int.h, "Views"). */
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;

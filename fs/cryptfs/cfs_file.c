@@ -53,6 +53,23 @@ static void unlock(struct cryptfs *c, struct cnode *n, struct cf_file *f)
 	pthread_rwlock_unlock(cnode_lock(c, n));
 }
 
+/*
+ * Growing a plaintext file from f->size to end seals every block of the gap (holes
+ * are written out): refuse at once with ENOSPC when the vault's file system has not
+ * the room, instead of writing until it is full (a write at an offset of 2^62 would
+ * otherwise keep cryptfs busy for days).
+ */
+static int room_for(const struct cf_file *f, uint64_t end)
+{
+	struct statvfs sv;
+
+	if (end <= f->size || fstatvfs(f->fd, &sv) < 0)
+		return 0;
+	uint64_t need = cf_container_size(end) - cf_container_size(f->size);
+	uint64_t have = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return need > have ? -ENOSPC : 0;
+}
+
 static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t size)
 {
 	struct cf_file f;
@@ -60,10 +77,11 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 	int err;
 
 	if (size == 0) {
-		/* Emptied: a new container with a new file id, whatever the old one
-		 * held (so an allowed program can overwrite a damaged file). */
+		/* Emptied: a new empty container whatever the old one held (so an
+		 * allowed program can overwrite a damaged file); it keeps its file id
+		 * when the header is sound, and with it its extended attributes. */
 		pthread_rwlock_wrlock(cnode_lock(c, n));
-		err = cf_file_init(c->keys, fd, &f);
+		err = cf_file_empty(c->keys, fd, &f);
 		pthread_rwlock_unlock(cnode_lock(c, n));
 		cf_file_done(&f);
 		return err;
@@ -71,9 +89,32 @@ static int plain_truncate(struct cryptfs *c, struct cnode *n, int fd, uint64_t s
 	err = load_locked(c, n, fd, true, &f);
 	if (err)
 		return err;
-	err = cf_file_truncate(&f, size, &bad);
+	err = room_for(&f, size);
+	if (!err)
+		err = cf_file_truncate(&f, size, &bad);
 	unlock(c, n, &f);
 	return err ? damage(n, err, bad) : 0;
+}
+
+/* Clear set-user-ID, and set-group-ID where Linux does (with the group's execute
+ * bit, or for a writer outside the file's group since 6.2), as a write, truncate or
+ * chown by a caller without CAP_FSETID does on a local file system. cryptfs writes
+ * the vault as itself, so the vault's file system cannot do it for the caller. */
+static void kill_privs(umfs_req *req, struct cnode *n)
+{
+	char p[FD_PATH_MAX];
+	struct stat st;
+
+	if (n->type != S_IFREG || fstatat(n->fd, "", &st, AT_EMPTY_PATH) < 0)
+		return;
+	mode_t m = st.st_mode & 07777;
+	m &= ~(mode_t)S_ISUID;
+	if ((m & S_ISGID) && ((m & S_IXGRP) || (umfs_req_caller(req)->uid != 0 &&
+						!umfs_req_in_group(req, st.st_gid))))
+		m &= ~(mode_t)S_ISGID;
+	if (m != (st.st_mode & 07777) && chmod(cfd_path(n->fd, p, sizeof p), m) < 0)
+		umfs_log(UMFS_LOG_WARNING, "cryptfs: '%s': cannot clear setuid/setgid: %s", n->name,
+			 strerror(errno));
 }
 
 /* ---------------------------------------------------------------- container writes */
@@ -140,7 +181,7 @@ static int stage_commit(struct cryptfs *c, struct cnode *n, struct cfh *h)
 		struct cf_file f;
 		uint64_t bad = 0, off = 0;
 		static __thread uint8_t buf[1 << 16];
-		err = cf_file_init(c->keys, h->fd, &f);
+		err = cf_file_empty(c->keys, h->fd, &f);
 		while (!err && off < (uint64_t)st.st_size) {
 			ssize_t r = pread(h->stage, buf, sizeof buf, (off_t)off);
 			if (r <= 0) {
@@ -237,6 +278,9 @@ int cfs_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
 	int fd = open(cfd_path(n->fd, p, sizeof p), container_flags(flags));
 	if (fd < 0)
 		return -errno;
+	/* The API does not pass FUSE_OPEN_KILL_SUIDGID: root stands in for CAP_FSETID. */
+	if ((flags & O_TRUNC) && umfs_req_caller(req)->uid != 0)
+		kill_privs(req, n);
 	return handle_new(c, n, fd, flags, out);
 }
 
@@ -322,7 +366,7 @@ int cfs_tmpfile(umfs_req *req, void *dir, mode_t mode, int flags, struct umfs_en
 	entry->node = n;
 	entry->attr = st;
 	cfs_stat(c, n, NULL, &entry->attr);
-	entry->entry_timeout = 0;
+	entry->attr_timeout = 0;
 	err = handle_new(c, n, fd, n->view == VIEW_CONTAINER ? flags | O_TRUNC : flags & ~O_TRUNC, out);
 	if (err) {
 		cnode_put(c, n, 1);
@@ -404,6 +448,8 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 	struct cnode *n = node;
 	struct cfh *h = fh;
 
+	if (flags & UMFS_WRITE_KILL_SUIDGID)
+		kill_privs(req, n);
 	if (h->view != VIEW_PLAIN) {
 		if (h->stage < 0)
 			return -EBADF;
@@ -420,17 +466,112 @@ int cfs_write(umfs_req *req, void *node, void *fh, const void *buf, size_t size,
 	int err = load_locked(c, n, h->fd, true, &f);
 	if (err)
 		return err;
-	ssize_t w = cf_file_write(&f, buf, size, (uint64_t)off, &bad);
+	ssize_t w = room_for(&f, (uint64_t)off + size);
+	if (!w)
+		w = cf_file_write(&f, buf, size, (uint64_t)off, &bad);
 	unlock(c, n, &f);
 	return w < 0 ? damage(n, (int)w, bad) : (int)w;
 }
 
+/* ---------------------------------------------------------------- fallocate */
+
+/* Seal zeros over [off, end) of f (end <= f->size unless extending). */
+static int write_zeros(struct cf_file *f, uint64_t off, uint64_t end, uint64_t *bad)
+{
+	static const uint8_t zeros[1 << 16];
+	while (off < end) {
+		size_t n = end - off < sizeof zeros ? (size_t)(end - off) : sizeof zeros;
+		ssize_t w = cf_file_write(f, zeros, n, off, bad);
+		if (w < 0)
+			return (int)w;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * Plaintext view: mode 0 extends the file (sealed zero blocks, so the space is really
+ * taken); KEEP_SIZE reserves room in the container for the range; PUNCH_HOLE and
+ * ZERO_RANGE seal zeros over the range. A punched range therefore reads as zeros that
+ * authenticate like any data (a hole an attacker could forge by zeroing bytes is what
+ * the format rules out), but the space is not given back: see doc/cryptfs-format.md.
+ * Container view: applied to the writer's staged bytes, like its writes.
+ */
+int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_t len)
+{
+	struct cryptfs *c = CFS(req);
+	struct cnode *n = node;
+	struct cfh *h = fh;
+	const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+
+	if (n->type != S_IFREG || !h)
+		return -EBADF;
+	if ((mode & ~known) || (mode & FALLOC_FL_PUNCH_HOLE && mode & FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (h->view != VIEW_PLAIN) {
+		if (h->stage < 0)
+			return -EBADF;
+		if (fallocate(h->stage, mode, off, len) < 0)
+			return -errno;
+		h->dirty = true;
+		return 0;
+	}
+	struct cf_file f;
+	uint64_t bad = 0, start = (uint64_t)off, end = (uint64_t)off + (uint64_t)len;
+	int err = load_locked(c, n, h->fd, true, &f);
+	if (err)
+		return err;
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	uint64_t size = f.size;
+	if (!keep)
+		err = room_for(&f, end); /* nothing is written without the room */
+	if (!err && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))) {
+		uint64_t zend = keep && end > size ? size : end;
+		if (start < zend)
+			err = write_zeros(&f, start, zend, &bad);
+	} else if (!err && !keep && end > size) {
+		err = cf_file_truncate(&f, end, &bad);
+	} else if (!err && keep && end > size) {
+		/* Room for the blocks past the end, as fallocate(2) promises; a vault
+		 * file system that cannot reserve simply does not. */
+		uint64_t from = cf_container_size(size), to = cf_container_size(end);
+		if (fallocate(h->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0 &&
+		    errno != EOPNOTSUPP)
+			err = -errno;
+	}
+	unlock(c, n, &f);
+	return err ? damage(n, err, bad) : 0;
+}
+
 /* ---------------------------------------------------------------- attributes */
+
+/*
+ * A request on a file node without a handle, from a caller whose view is not the
+ * node's: the kernel reached the node through a name cached by a caller of the other
+ * view. ESTALE makes the path-based system calls (stat, access, open, exec, truncate,
+ * chmod, utimes, ...) walk again with LOOKUP_REVAL, which asks cryptfs's lookup, which
+ * gives this caller's node. An operation on an open file carries the handle and keeps
+ * the handle's view.
+ */
+static int judge(umfs_req *req, struct cnode *n, struct cfh *h)
+{
+	if (n->view == VIEW_SHARED || h)
+		return 0;
+	return cfs_view_of(CFS(req), umfs_req_caller(req)) == n->view ? 0 : -ESTALE;
+}
 
 int cfs_getattr(umfs_req *req, void *node, void *fh, struct umfs_attr *out)
 {
 	struct cnode *n = node;
-	return cfs_stat(CFS(req), n, fh_of(n, fh), &out->st);
+	struct cfh *h = fh_of(n, fh);
+	int err = judge(req, n, h);
+	if (err)
+		return err;
+	if (n->view != VIEW_SHARED)
+		out->timeout = 0; /* never answered from the kernel's cache (judge) */
+	return cfs_stat(CFS(req), n, h, &out->st);
 }
 
 static struct timespec time_of(unsigned valid, unsigned set, unsigned now, struct timespec v)
@@ -467,7 +608,7 @@ static int set_size(struct cryptfs *c, struct cnode *n, struct cfh *h, uint64_t 
 	if (n->view == VIEW_CONTAINER) {
 		struct cf_file f;
 		pthread_rwlock_wrlock(cnode_lock(c, n));
-		err = cf_file_init(c->keys, fd, &f);
+		err = cf_file_empty(c->keys, fd, &f);
 		pthread_rwlock_unlock(cnode_lock(c, n));
 		cf_file_done(&f);
 	} else {
@@ -487,6 +628,14 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 	char p[FD_PATH_MAX];
 	int err = 0;
 
+	/* Modes, owners and times are the same in both views; a size is not. */
+	if (valid & UMFS_SET_SIZE) {
+		err = judge(req, n, h);
+		if (err)
+			return err;
+	}
+	if (n->view != VIEW_SHARED)
+		out->timeout = 0;
 	if (valid & (UMFS_SET_UID | UMFS_SET_GID)) {
 		uid_t uid = valid & UMFS_SET_UID ? in->st_uid : (uid_t)-1;
 		gid_t gid = valid & UMFS_SET_GID ? in->st_gid : (gid_t)-1;
@@ -504,6 +653,11 @@ int cfs_setattr(umfs_req *req, void *node, void *fh, const struct stat *in, unsi
 		if (err)
 			return err;
 	}
+	/* The kernel asks for the kill (truncate without CAP_FSETID); a chown by a
+	 * caller who is not root gets the POSIX chown rule. */
+	if ((valid & UMFS_SET_KILL_SUIDGID) ||
+	    ((valid & (UMFS_SET_UID | UMFS_SET_GID)) && umfs_req_caller(req)->uid != 0))
+		kill_privs(req, n);
 	if (valid & (UMFS_SET_ATIME | UMFS_SET_MTIME | UMFS_SET_ATIME_NOW | UMFS_SET_MTIME_NOW)) {
 		struct timespec ts[2] = {
 			time_of(valid, UMFS_SET_ATIME, UMFS_SET_ATIME_NOW, in->st_atim),

@@ -5,10 +5,14 @@
  * Views. A regular file of the vault is shown as two kernel inodes (two nodes): the
  * plaintext view and the container view. The kernel keeps one page cache and one
  * size per inode, so two inodes keep the two kinds of bytes apart by construction.
- * Which one a path walk reaches is decided per caller at lookup (with an entry
- * timeout of 0 the kernel asks again at every walk), and checked again at open: an
- * open of the other view's node answers ESTALE, which makes the kernel walk again
- * (LOOKUP_REVAL) and reach the caller's own node. An open handle keeps its view.
+ * Which one a path walk reaches is decided per caller at lookup. Names are cached by
+ * the kernel (the entry timeout), the attributes of file nodes never (attribute
+ * timeout 0): every stat, permission check (default_permissions), open, and path
+ * truncate of a file node without a handle reaches cryptfs, which judges the caller
+ * (cfs_file.c, judge()); a caller of the other view gets ESTALE, and the kernel walks
+ * again with LOOKUP_REVAL, which sends a lookup that gives the caller's own node (the
+ * kernel drops the cached name that led to the other one). An open handle keeps its
+ * view. Modes, owners and times are one in both views and need no judging.
  * Directories, symlinks and special files have one node (VIEW_SHARED): names and
  * link targets are shown in plaintext to everyone.
  */
@@ -52,6 +56,16 @@ struct cfh {
 
 #define LOCK_STRIPES 128
 
+/* A thread's verdicts from /proc, remembered for a short while (cfs_policy.c). */
+#define VCACHE_SLOTS 256
+#define VCACHE_TTL_NS 50000000ull /* 50 ms */
+struct vslot {
+	pid_t tid;
+	int pidfd;      /* that thread, so a reused id is never taken for it; -1: empty */
+	uint64_t until; /* CLOCK_MONOTONIC ns */
+	bool traced, in_cgroup;
+};
+
 struct cryptfs {
 	struct cf_keys *keys;
 	int vault_fd;      /* VAULT itself (staging files live there) */
@@ -69,6 +83,15 @@ struct cryptfs {
 	/* Writers of one container exclude each other and its readers, whichever view
 	 * they come through: a lock per (dev, ino), striped. */
 	pthread_rwlock_t stripes[LOCK_STRIPES];
+
+	/* VAULT/xattr has (or had, since the mount started) attributes: removing the last
+	 * name of an object must remove its attributes too (cfs_xattr.c). */
+	bool xattrs_used;
+	/* VAULT/links holds long symlink targets (cfs_links.c): the same for them. */
+	bool links_used;
+
+	pthread_mutex_t vlock;
+	struct vslot vcache[VCACHE_SLOTS];
 };
 
 static inline struct cryptfs *CFS(umfs_req *req)
@@ -92,7 +115,9 @@ int dirid_read(int dfd, uint8_t id[CF_ID_LEN]);
 int dirid_create(int dfd, uint8_t id[CF_ID_LEN]);
 
 /* cfs_policy.c: the view a caller gets. */
-enum view cfs_view_of(const struct cryptfs *c, const struct umfs_caller *who);
+enum view cfs_view_of(struct cryptfs *c, const struct umfs_caller *who);
+void cfs_vcache_init(struct cryptfs *c);
+void cfs_vcache_free(struct cryptfs *c);
 
 /* cfs_ns.c */
 /* The on-disk name of name in dir (hashed: a long name with a sidecar, enc holds its
@@ -143,6 +168,34 @@ int cfs_flush(umfs_req *req, void *node, void *fh, uint64_t lock_owner);
 int cfs_release(umfs_req *req, void *node, void *fh, int flags);
 int cfs_fsync(umfs_req *req, void *node, void *fh, int datasync);
 int cfs_statfs(umfs_req *req, void *node, struct statvfs *out);
+int cfs_fallocate(umfs_req *req, void *node, void *fh, int mode, off_t off, off_t len);
+
+/* cfs_xattr.c */
+/* The file id in the header of the container pfd (O_PATH); -EIO when not ours. */
+int cfs_file_id(struct cryptfs *c, int pfd, uint8_t id[CF_ID_LEN]);
+/* The id attributes of n are bound to (file id, directory id); -EPERM: other types. */
+int cfs_object_id(struct cryptfs *c, struct cnode *n, uint8_t id[CF_ID_LEN]);
+/* Remove every attribute of the object with id (its last name is gone). */
+void cfs_xattr_drop(struct cryptfs *c, const uint8_t id[CF_ID_LEN]);
+/* fsck: the count of attribute records of id that do not authenticate. */
+int cfs_xattr_check(struct cryptfs *c, const uint8_t id[CF_ID_LEN]);
+int cfs_setxattr(umfs_req *req, void *node, const char *name, const void *value, size_t size,
+		 int flags);
+int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size);
+int cfs_listxattr(umfs_req *req, void *node, char *buf, size_t size);
+int cfs_removexattr(umfs_req *req, void *node, const char *name);
+
+/* cfs_links.c: long symlink targets. A vault symlink's stored target of this length
+ * ("~" + 32 hex digits; no base64url form has it) names a record in VAULT/links. */
+#define CFS_LONG_LINK_LEN 33
+bool cfs_is_long_link(const char *stored);
+/* Store a long target; stored gets the vault symlink's target (CFS_LONG_LINK_LEN + 1). */
+int cfs_long_link_store(struct cryptfs *c, const char *target, char *stored);
+/* The target (into plain, CN_LONG_LINK_MAX + 1); its length or -EBADMSG. */
+int cfs_long_link_load(struct cryptfs *c, const char *stored, char *plain);
+/* The target's length, from its record's size (0 when missing). */
+off_t cfs_long_link_size(struct cryptfs *c, const char *stored);
+void cfs_long_link_drop(struct cryptfs *c, const char *stored);
 
 /* cfs_dir.c */
 int cfs_opendir(umfs_req *req, void *node, int flags, struct umfs_open *out);

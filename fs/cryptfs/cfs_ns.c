@@ -98,7 +98,12 @@ int cfs_stat(struct cryptfs *c, struct cnode *n, struct cfh *h, struct stat *st)
 	int rc = h ? fstat(h->fd, st) : fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	if (rc < 0)
 		return -errno;
-	if (n->type == S_IFLNK && st->st_size > 0) {
+	if (n->type == S_IFLNK && st->st_size == CFS_LONG_LINK_LEN) {
+		char stored[CFS_LONG_LINK_LEN + 2];
+		ssize_t l = readlinkat(n->fd, "", stored, sizeof stored - 1);
+		stored[l > 0 ? l : 0] = '\0';
+		st->st_size = cfs_long_link_size(c, stored);
+	} else if (n->type == S_IFLNK && st->st_size > 0) {
 		/* The stored target is base64url(16-byte iv | target): its length gives
 		 * the target's without reading it. */
 		off_t raw = st->st_size * 3 / 4;
@@ -139,11 +144,11 @@ int cfs_lookup_disk(struct cryptfs *c, struct cnode *dir, const char *disk, cons
 		cfs_stat(c, n, NULL, &e->attr); /* the plaintext target's length */
 	if (S_ISREG(st.st_mode)) {
 		cfs_stat(c, n, NULL, &e->attr);
-		/* Every walk asks again, so each caller reaches its own view's node; the
-		 * answer to that lookup also refreshes the attributes, so a stat by path
-		 * is never stale after a change through the other view (an fstat on an
-		 * open file may be, for up to the attribute timeout). */
-		e->entry_timeout = 0;
+		/* The name may be cached (a path walk then sends nothing), its
+		 * attributes never: every stat, permission check and open of a file
+		 * node reaches cryptfs, which judges the caller there and answers a
+		 * caller of the other view with ESTALE (cfs_int.h, "Views"). */
+		e->attr_timeout = 0;
 	}
 	return 0;
 }
@@ -268,16 +273,20 @@ int cfs_symlink(umfs_req *req, void *dir, const char *name, const char *target,
 	struct cryptfs *c = CFS(req);
 	struct cnode *d = dir;
 	char disk[CN_SHORT_MAX + 1], enc[4096];
-	bool hashed;
-	int err = cn_link_encrypt(c->keys, link_ctx, target, enc);
+	bool hashed, is_long = strlen(target) > CN_LINK_MAX;
+	int err = is_long ? cfs_long_link_store(c, target, enc)
+			  : cn_link_encrypt(c->keys, link_ctx, target, enc);
 
 	if (err)
 		return err;
 	err = new_name(c, d, name, disk, &hashed);
-	if (err)
+	if (!err && symlinkat(enc, d->fd, disk) < 0)
+		err = -errno;
+	if (err) {
+		if (is_long)
+			cfs_long_link_drop(c, enc);
 		return err;
-	if (symlinkat(enc, d->fd, disk) < 0)
-		return -errno;
+	}
 	cfs_give_to_caller(req, d, disk, S_IFLNK | 0777);
 	return lookup_as_caller(req, d, disk, name, out);
 }
@@ -285,12 +294,13 @@ int cfs_symlink(umfs_req *req, void *dir, const char *name, const char *target,
 int cfs_readlink(umfs_req *req, void *node, char *buf, size_t size)
 {
 	struct cnode *n = node;
-	char enc[4096], plain[4096];
+	char enc[4096], plain[CN_LONG_LINK_MAX + 1];
 	ssize_t len = readlinkat(n->fd, "", enc, sizeof enc - 1);
 	if (len < 0)
 		return -errno;
 	enc[len] = '\0';
-	int pl = cn_link_decrypt(CFS(req)->keys, link_ctx, enc, plain);
+	int pl = cfs_is_long_link(enc) ? cfs_long_link_load(CFS(req), enc, plain)
+				       : cn_link_decrypt(CFS(req)->keys, link_ctx, enc, plain);
 	if (pl < 0) {
 		cfs_log_damage(n, "symlink target does not authenticate", UINT64_MAX);
 		return -EIO;
@@ -319,6 +329,45 @@ int cfs_link(umfs_req *req, void *node, void *newdir, const char *newname,
 			       out);
 }
 
+/* What goes with an object when its last name does: a file's attributes, a long
+ * symlink's target record. Looked at only when the vault has any of them. */
+struct last_name {
+	bool drop_xattrs;
+	uint8_t id[CF_ID_LEN];
+	char stored[CFS_LONG_LINK_LEN + 2]; /* a long symlink's stored target, or "" */
+};
+
+static void last_name_check(struct cryptfs *c, int dfd, const char *disk, struct last_name *ln)
+{
+	struct stat st;
+
+	ln->drop_xattrs = false;
+	ln->stored[0] = '\0';
+	if (!c->xattrs_used && !c->links_used)
+		return;
+	int fd = openat(dfd, disk, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_nlink == 1) {
+		ln->drop_xattrs = S_ISREG(st.st_mode) && c->xattrs_used &&
+				  cfs_file_id(c, fd, ln->id) == 0;
+		if (S_ISLNK(st.st_mode) && st.st_size == CFS_LONG_LINK_LEN) {
+			ssize_t l = readlinkat(fd, "", ln->stored, sizeof ln->stored - 1);
+			ln->stored[l > 0 ? l : 0] = '\0';
+		}
+	}
+	close(fd);
+}
+
+/* The name is gone (unlink, or a rename over it succeeded). */
+static void last_name_gone(struct cryptfs *c, const struct last_name *ln)
+{
+	if (ln->drop_xattrs)
+		cfs_xattr_drop(c, ln->id);
+	if (ln->stored[0])
+		cfs_long_link_drop(c, ln->stored);
+}
+
 int cfs_unlink(umfs_req *req, void *dir, const char *name)
 {
 	struct cnode *d = dir;
@@ -328,10 +377,13 @@ int cfs_unlink(umfs_req *req, void *dir, const char *name)
 
 	if (err)
 		return err;
+	struct last_name ln;
+	last_name_check(CFS(req), d->fd, disk, &ln);
 	if (unlinkat(d->fd, disk, 0) < 0)
 		return -errno;
 	if (hashed)
 		cfs_remove_sidecar(d->fd, disk);
+	last_name_gone(CFS(req), &ln);
 	return 0;
 }
 
@@ -395,6 +447,8 @@ int cfs_rmdir(umfs_req *req, void *dir, const char *name)
 	close(cfd);
 	if (!err && hashed)
 		cfs_remove_sidecar(d->fd, disk);
+	if (!err && had_id && CFS(req)->xattrs_used)
+		cfs_xattr_drop(CFS(req), id);
 	return err;
 }
 
@@ -424,6 +478,9 @@ int cfs_rename(umfs_req *req, void *dir, const char *name, void *newdir, const c
 			tfd = -1;
 		}
 	}
+	struct last_name ln = { .drop_xattrs = false };
+	if (!(flags & RENAME_EXCHANGE))
+		last_name_check(c, nd->fd, ndisk, &ln);
 	if (renameat2(d->fd, disk, nd->fd, ndisk, flags) < 0) {
 		err = -errno;
 		if (tfd >= 0)
@@ -433,6 +490,21 @@ int cfs_rename(umfs_req *req, void *dir, const char *name, void *newdir, const c
 		close(tfd);
 	if (err)
 		return err;
+	if (tfd >= 0 && c->xattrs_used)
+		cfs_xattr_drop(c, id); /* the empty directory replaced */
+	/* The file moved in may carry the same file id as the one it replaced (a copy
+	 * of that container stored back): then the attributes are its own. */
+	if (ln.drop_xattrs || ln.stored[0]) {
+		struct stat st;
+		int fd = openat(nd->fd, ndisk, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		uint8_t mid[CF_ID_LEN];
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    cfs_file_id(c, fd, mid) == 0 && memcmp(mid, ln.id, CF_ID_LEN) == 0)
+			ln.drop_xattrs = false;
+		if (fd >= 0)
+			close(fd);
+		last_name_gone(c, &ln);
+	}
 	if (hashed && !(flags & RENAME_EXCHANGE) && (d != nd || strcmp(disk, ndisk) != 0))
 		cfs_remove_sidecar(d->fd, disk);
 	return 0;

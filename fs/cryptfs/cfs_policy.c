@@ -8,16 +8,25 @@
  * container view: a refusal never shows plaintext. Pid 0 (work the kernel does on
  * its own, such as writeback) gets the container view too.
  *
+ * The parts read from /proc/<tid>/status and /proc/<tid>/cgroup (the dearest: the
+ * kernel formats the whole file) are remembered per thread for VCACHE_TTL_NS, held
+ * by a pidfd of that very thread: a thread id reused by another thread is never
+ * given the verdict of the old one. The executable is checked at every request (an
+ * execve keeps the thread id). See doc/cryptfs-format.md, "Threat model".
+ *
  * What this check cannot see is documented in doc/cryptfs-format.md (threat model):
  * root, and anything that can write into an allowed program's memory without being
  * its tracer.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -143,17 +152,88 @@ static bool cgroup_allowed(const struct cryptfs *c, pid_t pid)
 	return false;
 }
 
-enum view cfs_view_of(const struct cryptfs *c, const struct umfs_caller *who)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static uint64_t now_ns(void)
 {
-	bool ok = false;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The thread behind pidfd has not exited (so its id is still its own). */
+static bool alive(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+void cfs_vcache_init(struct cryptfs *c)
+{
+	pthread_mutex_init(&c->vlock, NULL);
+	for (int i = 0; i < VCACHE_SLOTS; i++)
+		c->vcache[i] = (struct vslot){ .tid = 0, .pidfd = -1 };
+}
+
+void cfs_vcache_free(struct cryptfs *c)
+{
+	for (int i = 0; i < VCACHE_SLOTS; i++)
+		if (c->vcache[i].pidfd >= 0)
+			close(c->vcache[i].pidfd);
+	pthread_mutex_destroy(&c->vlock);
+}
+
+/* Traced? In an allowed cgroup? From the cache, or read from /proc and remembered. */
+static void proc_verdict(struct cryptfs *c, pid_t tid, bool *is_traced, bool *in_cgroup)
+{
+	struct vslot *s = &c->vcache[(unsigned)tid % VCACHE_SLOTS];
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&c->vlock);
+	if (s->tid == tid && s->pidfd >= 0 && now < s->until && alive(s->pidfd)) {
+		*is_traced = s->traced;
+		*in_cgroup = s->in_cgroup;
+		pthread_mutex_unlock(&c->vlock);
+		return;
+	}
+	pthread_mutex_unlock(&c->vlock);
+
+	/* The pidfd first: whatever /proc says next is about the thread it holds, as
+	 * long as that thread is still alive after the reads. */
+	int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	*is_traced = traced(tid);
+	*in_cgroup = cgroup_allowed(c, tid);
+	if (fd < 0)
+		return;
+	if (!alive(fd)) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&c->vlock);
+	int old = s->pidfd;
+	*s = (struct vslot){ .tid = tid, .pidfd = fd, .until = now + VCACHE_TTL_NS,
+			     .traced = *is_traced, .in_cgroup = *in_cgroup };
+	pthread_mutex_unlock(&c->vlock);
+	if (old >= 0)
+		close(old);
+}
+
+enum view cfs_view_of(struct cryptfs *c, const struct umfs_caller *who)
+{
+	bool ok = false, is_traced, in_cgroup;
 
 	if (who->pid <= 0)
 		return VIEW_CONTAINER;
 	for (size_t i = 0; i < c->pol.n_uids && !ok; i++)
 		ok = c->uids[i] == who->uid;
 	if (!ok)
-		ok = exe_allowed(c, who->pid) || cgroup_allowed(c, who->pid);
-	if (!ok || traced(who->pid))
+		ok = exe_allowed(c, who->pid);
+	if (!ok && !c->pol.n_cgroups)
+		return VIEW_CONTAINER;
+	proc_verdict(c, who->pid, &is_traced, &in_cgroup);
+	if (!(ok || in_cgroup) || is_traced)
 		return VIEW_CONTAINER;
 	return VIEW_PLAIN;
 }

@@ -154,7 +154,8 @@ static size_t block_len(uint64_t size, uint64_t i)
 	return i + 1 < nb ? CF_BLOCK : (size_t)(size - (nb - 1) * CF_BLOCK);
 }
 
-int cf_file_init(const struct cf_keys *k, int fd, struct cf_file *f)
+/* Make fd an empty container with file id `id`, or a fresh one (NULL). */
+static int init_with(const struct cf_keys *k, int fd, const uint8_t *id, struct cf_file *f)
 {
 	struct tls *t = tls_get();
 	uint8_t buf[CF_HEADER_LEN + CF_OVERHEAD], nonce[CF_NONCE];
@@ -164,7 +165,9 @@ int cf_file_init(const struct cf_keys *k, int fd, struct cf_file *f)
 		return -ENOMEM;
 	f->fd = fd;
 	memcpy(f->h.key_id, k->key_id, CF_ID_LEN);
-	if (cf_random(f->h.file_id, CF_ID_LEN) || cf_random(nonce, sizeof nonce) ||
+	if (id)
+		memcpy(f->h.file_id, id, CF_ID_LEN);
+	if ((!id && cf_random(f->h.file_id, CF_ID_LEN)) || cf_random(nonce, sizeof nonce) ||
 	    cf_file_key(k->content, f->h.file_id, f->key))
 		return -EIO;
 	cf_header_encode(&f->h, buf);
@@ -177,6 +180,21 @@ int cf_file_init(const struct cf_keys *k, int fd, struct cf_file *f)
 	if (err)
 		return err;
 	return set_sizes(f, sizeof buf);
+}
+
+int cf_file_init(const struct cf_keys *k, int fd, struct cf_file *f)
+{
+	return init_with(k, fd, NULL, f);
+}
+
+int cf_file_empty(const struct cf_keys *k, int fd, struct cf_file *f)
+{
+	uint8_t buf[CF_HEADER_LEN];
+	struct cf_header h;
+	ssize_t n = pread(fd, buf, sizeof buf, 0);
+	bool ours = n == (ssize_t)sizeof buf && cf_header_decode(buf, sizeof buf, &h) == 0 &&
+		    memcmp(h.key_id, k->key_id, CF_ID_LEN) == 0;
+	return init_with(k, fd, ours ? h.file_id : NULL, f);
 }
 
 /* Decrypt block i of f (as it is now) into out; returns its length or -EIO. */

@@ -32,6 +32,9 @@ struct cf_file {
 int cf_file_load(const struct cf_keys *k, int fd, struct cf_file *f);
 /* Make fd an empty container with a fresh file id (whatever it held before). */
 int cf_file_init(const struct cf_keys *k, int fd, struct cf_file *f);
+/* Empty the container in fd, keeping its file id when its header is one of this
+ * vault (the file's extended attributes are bound to that id), else a fresh one. */
+int cf_file_empty(const struct cf_keys *k, int fd, struct cf_file *f);
 /* Wipe the file key. */
 void cf_file_done(struct cf_file *f);
 

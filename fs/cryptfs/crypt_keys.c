@@ -65,7 +65,7 @@ static struct cf_keys *keys_alloc(void)
 static int keys_derive(struct cf_keys *k)
 {
 	if (derive(k->master, "content", k->content) || derive(k->master, "name-mac", k->name_mac) ||
-	    derive(k->master, "name-enc", k->name_enc))
+	    derive(k->master, "name-enc", k->name_enc) || derive(k->master, "xattr", k->xattr))
 		return -EIO;
 	return 0;
 }

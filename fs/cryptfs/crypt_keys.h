@@ -23,6 +23,7 @@ struct cf_keys {
 	uint8_t content[CF_KEY_LEN];  /* HMAC key of the per-file keys */
 	uint8_t name_mac[CF_KEY_LEN]; /* synthetic IVs of names */
 	uint8_t name_enc[CF_KEY_LEN]; /* AES-256-CTR of names */
+	uint8_t xattr[CF_KEY_LEN];    /* AES-256-GCM of extended attributes */
 	uint8_t key_id[CF_ID_LEN];
 };
 

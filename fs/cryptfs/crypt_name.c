@@ -151,6 +151,12 @@ static int mac(const struct cf_keys *k, const char *domain, const uint8_t *dirid
 	return 0;
 }
 
+int cn_mac(const struct cf_keys *k, const char *domain, const uint8_t id[CF_ID_LEN], const char *s,
+	   size_t len, uint8_t out[32])
+{
+	return mac(k, domain, id, s, len, out);
+}
+
 /* AES-256-CTR(name_enc, iv) of n bytes. */
 static int ctr(const struct cf_keys *k, const uint8_t iv[IV_LEN], const uint8_t *in, size_t n,
 	       uint8_t *out)
@@ -250,4 +256,20 @@ int cn_link_decrypt(const struct cf_keys *k, const uint8_t dirid[CF_ID_LEN], con
 		    char *out)
 {
 	return open_str(k, "link", dirid, enc, out, CN_LINK_MAX);
+}
+
+int cn_long_link_encrypt(const struct cf_keys *k, const uint8_t id[CF_ID_LEN], const char *target,
+			 char *out)
+{
+	size_t len = strlen(target);
+	if (len == 0 || len > CN_LONG_LINK_MAX)
+		return -ENAMETOOLONG;
+	int n = seal_str(k, "long-link", id, target, len, out);
+	return n < 0 ? n : 0;
+}
+
+int cn_long_link_decrypt(const struct cf_keys *k, const uint8_t id[CF_ID_LEN], const char *enc,
+			 char *out)
+{
+	return open_str(k, "long-link", id, enc, out, CN_LONG_LINK_MAX);
 }

@@ -56,6 +56,23 @@ int cn_link_encrypt(const struct cf_keys *k, const uint8_t dirid[CF_ID_LEN],
 int cn_link_decrypt(const struct cf_keys *k, const uint8_t dirid[CF_ID_LEN], const char *enc,
 		    char *out);
 
+/* Longer targets (up to PATH_MAX - 1): the same with domain "long-link" and the
+ * random id of the record that holds them (cfs_ns.c) as context. out: CN_LONG_LINK_ENC
+ * bytes. The stored form of a long target is too long for a symlink, which holds
+ * "~" + the record's id in hex instead (33 bytes, a length no base64url form has). */
+#define CN_LONG_LINK_MAX 4095
+#define CN_LONG_LINK_ENC 5500
+int cn_long_link_encrypt(const struct cf_keys *k, const uint8_t id[CF_ID_LEN], const char *target,
+			 char *out);
+/* Returns the length (NUL-terminated in out, CN_LONG_LINK_MAX + 1 bytes) or -EBADMSG. */
+int cn_long_link_decrypt(const struct cf_keys *k, const uint8_t id[CF_ID_LEN], const char *enc,
+			 char *out);
+
+/* HMAC-SHA256(name_mac, domain | id | s[0..len)): the synthetic IVs and hashed names,
+ * and the stored names of extended attributes (crypt_xattr.h, domain "xattr"). */
+int cn_mac(const struct cf_keys *k, const char *domain, const uint8_t id[CF_ID_LEN], const char *s,
+	   size_t len, uint8_t out[32]);
+
 /* base64url without padding. Encode returns the length written (plus a NUL); decode
  * returns the byte count or -EINVAL. */
 size_t b64u_encode(const uint8_t *in, size_t n, char *out);

@@ -62,6 +62,7 @@ struct cryptfs *cryptfs_new(const char *vault, struct cf_keys *k, const struct c
 	}
 	c->keys = k;
 	c->vault_fd = -1;
+	cfs_vcache_init(c);
 	err = copy_policy(c, o);
 	if (!err)
 		err = ctab_init(c);
@@ -81,6 +82,10 @@ struct cryptfs *cryptfs_new(const char *vault, struct cf_keys *k, const struct c
 	}
 	if (!err && !c->root->has_dirid)
 		err = -EIO;
+	if (!err)
+		c->xattrs_used = faccessat(c->vault_fd, "xattr", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!err)
+		c->links_used = faccessat(c->vault_fd, "links", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	if (err) {
 		if (tfd >= 0)
 			close(tfd);
@@ -97,6 +102,7 @@ void cryptfs_free(struct cryptfs *c)
 	if (!c)
 		return;
 	ctab_free(c);
+	cfs_vcache_free(c);
 	if (c->vault_fd >= 0)
 		close(c->vault_fd);
 	if (c->cgroups)
@@ -124,8 +130,18 @@ static void cfs_init(void *fs, struct umfs_conn *conn)
 	/* The kernel must not own sizes or gather writes (the writeback cache): every
 	 * write is sealed when it happens. Readdirplus would hand out file nodes
 	 * without asking whose view they are. */
+	/* Setuid and setgid are cleared here, by Linux's rules (cfs_file.c): the kernel
+	 * says when (KILLPRIV_V2), the vault is written as cryptfs itself. */
+	umfs_conn_want(conn, UMFS_CAP_HANDLE_KILLPRIV_V2);
 	umfs_conn_unwant(conn, UMFS_CAP_WRITEBACK_CACHE | UMFS_CAP_READDIRPLUS |
 				       UMFS_CAP_READDIRPLUS_AUTO);
+	/* With file attributes never cached (cfs_int.h, "Views"), auto_inval_data would
+	 * send a GETATTR before every read(2) (measured: 1 MiB reads about a third
+	 * slower). Each open starts with an empty page cache (no keep_cache), writes
+	 * through either handle of a view go through its one page cache, and a change
+	 * of size still drops the pages: what is lost is only a same-size change made
+	 * through the other view while a reader keeps the file open (doc/cryptfs-format.md). */
+	umfs_conn_unwant(conn, UMFS_CAP_AUTO_INVAL_DATA);
 	umfs_log(UMFS_LOG_INFO, "cryptfs: %zu allowed programs, %zu uids, %zu cgroups%s",
 		 ((struct cryptfs *)fs)->pol.n_exes, ((struct cryptfs *)fs)->pol.n_uids,
 		 ((struct cryptfs *)fs)->pol.n_cgroups,
@@ -160,6 +176,11 @@ const struct umfs_operations cryptfs_operations = {
 	.readdir = cfs_readdir,
 	.releasedir = cfs_releasedir,
 	.statfs = cfs_statfs,
+	.setxattr = cfs_setxattr,
+	.getxattr = cfs_getxattr,
+	.listxattr = cfs_listxattr,
+	.removexattr = cfs_removexattr,
+	.fallocate = cfs_fallocate,
 };
 
 int cryptfs_init_tree(const char *vault)
@@ -184,7 +205,7 @@ int cryptfs_init_tree(const char *vault)
 /* ---------------------------------------------------------------- fsck */
 
 struct fsck {
-	struct cryptfs c; /* only keys are used */
+	struct cryptfs c; /* only keys and vault_fd are used */
 	FILE *out;
 	int problems;
 	char vpath[8192]; /* in the vault */
@@ -222,6 +243,8 @@ static void check_dir(struct fsck *f, int dfd, int depth)
 		say(f, "directories nested too deep");
 		return;
 	}
+	for (int n = cfs_xattr_check(&f->c, id); n > 0; n--)
+		say(f, "extended attribute does not authenticate");
 	int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dp = lfd >= 0 ? fdopendir(lfd) : NULL;
 	if (!dp) {
@@ -279,13 +302,22 @@ static void check_dir(struct fsck *f, int dfd, int depth)
 			}
 			if (cf_file_check(f->c.keys, ffd, block_report, f) < 0)
 				say(f, "cannot read");
+			uint8_t fid[CF_HEADER_LEN];
+			struct cf_header h;
+			if (pread(ffd, fid, sizeof fid, 0) == (ssize_t)sizeof fid &&
+			    cf_header_decode(fid, sizeof fid, &h) == 0)
+				for (int n = cfs_xattr_check(&f->c, h.file_id); n > 0; n--)
+					say(f, "extended attribute does not authenticate");
 			close(ffd);
 		} else if (S_ISLNK(st.st_mode)) {
-			char enc[4096], plain[4096];
+			char enc[4096], plain[CN_LONG_LINK_MAX + 1];
 			static const uint8_t zero[CF_ID_LEN];
 			ssize_t n = readlinkat(dfd, de->d_name, enc, sizeof enc - 1);
 			enc[n > 0 ? n : 0] = '\0';
-			if (n <= 0 || cn_link_decrypt(f->c.keys, zero, enc, plain) < 0)
+			int lrc = n <= 0 ? -EBADMSG
+				 : cfs_is_long_link(enc) ? cfs_long_link_load(&f->c, enc, plain)
+				 : cn_link_decrypt(f->c.keys, zero, enc, plain);
+			if (lrc < 0)
 				say(f, "symlink target does not authenticate");
 		}
 		f->ppath[plen] = '\0';
@@ -304,6 +336,7 @@ int cryptfs_fsck(const char *vault, const struct cf_keys *k, void *out)
 	f->out = out;
 	snprintf(f->vpath, sizeof f->vpath, "%s", CF_TREE_NAME);
 	int vfd = open(vault, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	f->c.vault_fd = vfd; /* long symlink targets */
 	int tfd = vfd < 0 ? -1 : openat(vfd, CF_TREE_NAME, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc;
 	if (tfd < 0) {

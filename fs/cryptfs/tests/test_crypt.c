@@ -17,6 +17,7 @@
 #include "crypt_format.h"
 #include "crypt_keys.h"
 #include "crypt_name.h"
+#include "crypt_xattr.h"
 
 static int passed, failed;
 
@@ -358,6 +359,53 @@ static void test_config(void)
 	cf_keys_free(k);
 }
 
+/* Extended attribute records: round trip; another object's id, another stored name,
+ * a flipped bit or a cut record do not open. */
+static void test_xattrs(struct cf_keys *k)
+{
+	static uint8_t rec[CX_RECORD_MAX], plain[CX_RECORD_MAX], value[CX_VALUE_MAX];
+	char s1[CX_STORED_LEN + 1], s2[CX_STORED_LEN + 1], s3[CX_STORED_LEN + 1];
+	char name[CX_NAME_MAX + 1];
+	const uint8_t *v;
+
+	for (size_t i = 0; i < sizeof value; i++)
+		value[i] = (uint8_t)(i * 7);
+	CHECK(cx_stored_name(k, file_id, "user.tag", s1) == 0 && strlen(s1) == CX_STORED_LEN);
+	CHECK(cx_stored_name(k, dirid, "user.tag", s2) == 0 && strcmp(s1, s2) != 0);
+	CHECK(cx_stored_name(k, file_id, "user.tah", s3) == 0 && strcmp(s1, s3) != 0);
+	CHECK(cx_stored_name(k, file_id, "user.tag", s2) == 0 && strcmp(s1, s2) == 0);
+	CHECK(cx_stored_name(k, file_id, "", s2) == -ERANGE);
+
+	ssize_t n = cx_seal(k, file_id, s1, "user.tag", value, sizeof value, rec);
+	CHECK(n == (ssize_t)(CX_OVERHEAD + 8 + sizeof value));
+	CHECK(cx_open(k, file_id, s1, rec, (size_t)n, plain, name, &v) == (ssize_t)sizeof value &&
+	      strcmp(name, "user.tag") == 0 && memcmp(v, value, sizeof value) == 0);
+	CHECK(cx_open(k, dirid, s1, rec, (size_t)n, plain, name, &v) == -EBADMSG);
+	CHECK(cx_open(k, file_id, s3, rec, (size_t)n, plain, name, &v) == -EBADMSG);
+	CHECK(cx_open(k, file_id, s1, rec, (size_t)n - 1, plain, name, &v) == -EBADMSG);
+	rec[CF_NONCE + 3] ^= 1;
+	CHECK(cx_open(k, file_id, s1, rec, (size_t)n, plain, name, &v) == -EBADMSG);
+	/* An empty value. */
+	n = cx_seal(k, file_id, s1, "user.tag", NULL, 0, rec);
+	CHECK(n == CX_OVERHEAD + 8 && cx_open(k, file_id, s1, rec, (size_t)n, plain, name, &v) == 0);
+}
+
+/* Long symlink targets: up to 4095 bytes, bound to their record's id. */
+static void test_long_links(struct cf_keys *k)
+{
+	static char target[CN_LONG_LINK_MAX + 2], enc[CN_LONG_LINK_ENC], out[CN_LONG_LINK_MAX + 1];
+	memset(target, 'p', CN_LONG_LINK_MAX);
+	target[CN_LONG_LINK_MAX] = '\0';
+	CHECK(cn_long_link_encrypt(k, file_id, target, enc) == 0);
+	CHECK(cn_long_link_decrypt(k, file_id, enc, out) == CN_LONG_LINK_MAX &&
+	      strcmp(out, target) == 0);
+	CHECK(cn_long_link_decrypt(k, dirid, enc, out) == -EBADMSG);
+	CHECK(cn_link_decrypt(k, file_id, enc, out) == -EBADMSG); /* another domain */
+	target[CN_LONG_LINK_MAX] = 'p';
+	target[CN_LONG_LINK_MAX + 1] = '\0';
+	CHECK(cn_long_link_encrypt(k, file_id, target, enc) == -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	struct cf_keys *k;
@@ -381,6 +429,8 @@ int main(void)
 	test_file_model(k);
 	test_file_tamper(k);
 	test_config();
+	test_xattrs(k);
+	test_long_links(k);
 	cf_ctx_free(c);
 	cf_keys_free(k);
 	char cmd[128];
