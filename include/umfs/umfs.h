@@ -284,7 +284,9 @@ int umfs_req_in_group(umfs_req *req, gid_t gid);
  * returns UMFS_DEFERRED, and later (from any thread) fills the same out-parameters
  * and calls umfs_req_complete() with what it would have returned. The out-parameters
  * and buffers given to the callback stay valid until then. Every deferred request
- * must be completed exactly once.
+ * must be completed exactly once. Completed on the callback's own thread before the
+ * callback returns, the reply may leave only when it returns (over io_uring it
+ * does): never wait there for something the reply unblocks.
  */
 void umfs_req_defer(umfs_req *req);
 void umfs_req_complete(umfs_req *req, ssize_t result);
