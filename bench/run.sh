@@ -12,6 +12,9 @@ BUILD=${UMFS_BUILD:-$REPO/build}
 RESULTS=$REPO/bench/results
 ROUNDS=3
 QUICK=0
+URING=       # on|off: fuse.enable_uring for the run (empty: as the machine has it)
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_OLD=
 TARGETS=tmpfs,memfs,passthrough_ll
 # passthrough_ll options: see README.md ("Peers and their options").
 PTLL_OPTS=${PTLL_OPTS:-cache=always,writeback,clone_fd}
@@ -39,6 +42,9 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
                   umfs-fuse3, with the same options as passthrough_ll; cryptfs is a
                   vault on the same tmpfs, mounted with --allow-uid 0 so the benchmark
                   sees plaintext, and gocryptfs likewise)
+  --uring on|off  set the kernel's fuse.enable_uring for the run (put back after):
+                  with it on, umfs serves requests through FUSE-over-io_uring (the
+                  peers, on libfuse 3.14, do not use it); default: as it is
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
@@ -56,6 +62,8 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
 	--rounds=*) ROUNDS=${1#*=}; shift ;;
 	--quick) QUICK=1; shift ;;
+	--uring) URING=${2:?--uring needs on or off}; shift 2 ;;
+	--uring=*) URING=${1#*=}; shift ;;
 	--targets) TARGETS=${2:?--targets needs a list}; shift 2 ;;
 	--targets=*) TARGETS=${1#*=}; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -64,6 +72,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
+case "$URING" in ''|on|off) ;; *) echo "run.sh: --uring takes on or off" >&2; exit 2 ;; esac
 
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
@@ -122,6 +131,7 @@ cleanup() {
 	for t in "${!PID_OF[@]}"; do stop_pid "${PID_OF[$t]}"; done
 	for t in "${!MNT_OF[@]}"; do force_unmount "${MNT_OF[$t]}"; done
 	[ -z "$BASE_MNT" ] || force_unmount "$BASE_MNT"
+	[ -z "$URING_OLD" ] || echo "$URING_OLD" >"$URING_PARAM" 2>/dev/null || true
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if awk -v w="$WORK/" 'index($5, w) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
 			log "something is still mounted under $WORK; leaving it"
@@ -132,6 +142,14 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+if [ -n "$URING" ]; then
+	if [ ! -w "$URING_PARAM" ]; then
+		log "--uring: this kernel has no $URING_PARAM"
+		exit 1
+	fi
+	URING_OLD=$(cat "$URING_PARAM")
+	[ "$URING" = on ] && echo Y >"$URING_PARAM" || echo N >"$URING_PARAM"
+fi
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
@@ -392,7 +410,8 @@ MD=$WORK/latest.md
 {
 	echo "# umfs benchmark: median of $ROUNDS round(s)"
 	echo
-	echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs"
+	echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs;" \
+	     "fuse.enable_uring=$(cat "$URING_PARAM" 2>/dev/null || echo absent) (Y: umfs uses FUSE-over-io_uring)"
 	echo "- commit: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "- umfsbench ${PASS_ARGS[*]}; each scenario run on every target in turn, all mounted, order rotated"
 	echo "- memfs: \`umfs mount memfs MNT -f${MEMFS_ARGS:+ $MEMFS_ARGS}\`;" \
