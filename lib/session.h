@@ -119,6 +119,8 @@ void session_init_reply(umfs_req *req);
  * session_release_signals), so a stop asked for right after mounting is not lost. */
 void session_hold_signals(umfs_session *s);
 void session_release_signals(umfs_session *s);
+/* layer.c: call the watch umfs_req_on_interrupt() set on request `unique`, if any. */
+void session_interrupted(umfs_session *s, uint64_t unique);
 /* log.c */
 void log_enable_debug(bool on);
 

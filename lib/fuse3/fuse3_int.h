@@ -65,6 +65,10 @@ struct fuse_req {
 	void *extra;           /* K_IOCTL/K_POLL: their native out struct */
 	struct fuse_file_info fi, fi_out;
 	struct stat st;
+	/* fuse_req_interrupt_func: the program's function, watched by libumfs. */
+	fuse_interrupt_func_t intr_func;
+	void *intr_data;
+	bool intr_watched;
 };
 
 /* ll_req.c */

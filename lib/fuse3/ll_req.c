@@ -85,6 +85,9 @@ ssize_t req_end(struct fuse_req *r)
 
 int req_done(struct fuse_req *r, ssize_t result)
 {
+	/* No interrupt function may run once the request is answered. */
+	if (r->intr_watched && r->ur)
+		umfs_req_on_interrupt(r->ur, NULL, NULL);
 	pthread_mutex_lock(&r->lock);
 	if (r->state == RS_IN_CALL) {
 		r->result = result;
@@ -476,10 +479,30 @@ int fuse_req_getgroups(fuse_req_t req, int size, gid_t list[])
 	return umfs_req_groups(req->ur, list, size);
 }
 
+static void call_interrupt_func(umfs_req *ur, void *arg)
+{
+	struct fuse_req *r = arg;
+
+	(void)ur;
+	r->intr_func(r, r->intr_data);
+}
+
 void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data)
 {
-	if (func && req->ur && umfs_req_interrupted(req->ur))
-		func(req, data);
+	if (!req->ur)
+		return;
+	/* Cancel first (it waits for a call in progress), then change what is called. */
+	if (req->intr_watched)
+		umfs_req_on_interrupt(req->ur, NULL, NULL);
+	req->intr_func = func;
+	req->intr_data = data;
+	req->intr_watched = func != NULL;
+	if (func && umfs_req_on_interrupt(req->ur, call_interrupt_func, req) < 0) {
+		/* No memory for the watch: an interrupt that came already still counts. */
+		req->intr_watched = false;
+		if (umfs_req_interrupted(req->ur))
+			func(req, data);
+	}
 }
 
 int fuse_req_interrupted(fuse_req_t req)

@@ -12,9 +12,11 @@ import json
 import os
 import select
 import shutil
+import signal
 import stat
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
@@ -232,6 +234,46 @@ def test_replies_from_other_threads(serve, variant, single):
     assert res.rc == 0, res.err
     with pytest.raises(FileNotFoundError):
         os.stat(os.path.join(r.mnt, 'missing'))
+    stopped_cleanly(r)
+
+
+# A reader that a signal stops: prints what its read of the file gave.
+INTERRUPTED_READER = r"""
+import os, signal, sys
+class Stop(Exception):
+    pass
+def stop(sig, frame):
+    raise Stop()
+signal.signal(signal.SIGUSR1, stop)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    print('data', os.read(fd, 4096).decode().strip(), flush=True)
+except Stop:
+    print('interrupted', flush=True)
+"""
+
+
+def test_interrupt_func(serve, variant):
+    """tests/fuse3/intr_ll.c: a read registers fuse_req_interrupt_func() and waits; a
+    signal to the reader makes the kernel send INTERRUPT, which must call the function
+    registered earlier (the read then answers EINTR)."""
+    r = serve(variant, 'intr_ll')
+    state = os.path.join(r.mnt, 'state')
+    assert H.read_file(state) == b'waiting 0 calls 0\n'
+    reader = subprocess.Popen([sys.executable, '-c', INTERRUPTED_READER,
+                               os.path.join(r.mnt, 'wait')],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert H.wait_for(lambda: H.read_file(state).startswith(b'waiting 1'), 10), \
+            H.read_file(state)
+        reader.send_signal(signal.SIGUSR1)
+        out, err = reader.communicate(timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert out.strip() == 'interrupted', (out, err)
+    assert H.read_file(state) == b'waiting 0 calls 1\n'
     stopped_cleanly(r)
 
 
