@@ -6,8 +6,8 @@
  * answers EINTR. Built against both libfuse and umfs-fuse3 by tests/fuse3/meson.build,
  * for test_fuse3.py.
  *
- * "state" reads as "waiting W calls C": W reads waiting now, C interrupt functions
- * called so far. A read nobody interrupts gives up after 20 s and answers "timeout"
+ * "state" reads as "waiting W calls C fd F": W reads waiting now, C interrupt functions
+ * called so far, F 1 if fuse_session_fd() is the /dev/fuse character device. A read nobody interrupts gives up after 20 s and answers "timeout"
  * so a library that never calls the function fails the test instead of hanging it.
  */
 #define FUSE_USE_VERSION 312
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #define WAIT_INO 2
 #define STATE_INO 3
@@ -26,6 +27,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int waiting, calls;
+static struct fuse_session *session;
 
 struct waiter {
 	int interrupted;
@@ -107,8 +109,12 @@ static void il_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)fi;
 	if (ino == STATE_INO) {
+		struct stat st;
+		int fd_ok = fstat(fuse_session_fd(session), &st) == 0 && S_ISCHR(st.st_mode);
+
 		pthread_mutex_lock(&lock);
-		n = snprintf(buf, sizeof(buf), "waiting %d calls %d\n", waiting, calls);
+		n = snprintf(buf, sizeof(buf), "waiting %d calls %d fd %d\n", waiting, calls,
+			     fd_ok);
 		pthread_mutex_unlock(&lock);
 		if (off > 0 || (size_t)n > size)
 			n = 0;
@@ -167,6 +173,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (!se)
 		goto out;
+	session = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)

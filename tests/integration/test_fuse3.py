@@ -256,10 +256,11 @@ except Stop:
 def test_interrupt_func(serve, variant):
     """tests/fuse3/intr_ll.c: a read registers fuse_req_interrupt_func() and waits; a
     signal to the reader makes the kernel send INTERRUPT, which must call the function
-    registered earlier (the read then answers EINTR)."""
+    registered earlier (the read then answers EINTR). Also: fuse_session_fd()."""
     r = serve(variant, 'intr_ll')
     state = os.path.join(r.mnt, 'state')
-    assert H.read_file(state) == b'waiting 0 calls 0\n'
+    # fuse_session_fd() is the /dev/fuse descriptor (a character device)
+    assert H.read_file(state) == b'waiting 0 calls 0 fd 1\n'
     reader = subprocess.Popen([sys.executable, '-c', INTERRUPTED_READER,
                                os.path.join(r.mnt, 'wait')],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -273,7 +274,7 @@ def test_interrupt_func(serve, variant):
             reader.kill()
             reader.wait()
     assert out.strip() == 'interrupted', (out, err)
-    assert H.read_file(state) == b'waiting 0 calls 1\n'
+    assert H.read_file(state) == b'waiting 0 calls 1 fd 1\n'
     stopped_cleanly(r)
 
 
