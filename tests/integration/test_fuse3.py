@@ -17,6 +17,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -215,6 +216,58 @@ def test_rename_over_open_file(serve, variant, workdir):
     finally:
         os.close(fd)
     assert H.wait_for(lambda: os.listdir(src) == ['old'], 10), os.listdir(src)
+    stopped_cleanly(r)
+
+
+def test_rename_races_path_operations(serve, variant, workdir):
+    """libfuse's tree locks: a path-based operation and a rename of a directory on its
+    path never interleave, so operations below a directory renamed back and forth all
+    succeed (without the locks, a path built before a rename is used after it and the
+    program's lstat finds nothing)."""
+    r, top, src = passthrough(serve, variant, 'passthrough', workdir)  # timeouts 0
+    os.makedirs(os.path.join(src, 'a', 'b'))
+    H.write_file(os.path.join(src, 'a', 'b', 'c'), b'content')
+    fd_a = os.open(os.path.join(top, 'a'), os.O_RDONLY | os.O_DIRECTORY)
+    fd_b = os.open(os.path.join(top, 'a', 'b'), os.O_RDONLY | os.O_DIRECTORY)
+    done = threading.Event()
+    renames = [0]
+    failures = []
+
+    def renamer():
+        a, x = os.path.join(top, 'a'), os.path.join(top, 'x')
+        try:
+            while not done.is_set():
+                os.rename(a, x)
+                os.rename(x, a)
+                renames[0] += 1
+        except OSError as e:
+            failures.append('rename: %r' % e)
+
+    t = threading.Thread(target=renamer)
+    t.start()
+    try:
+        for _ in range(2000):
+            try:
+                # LOOKUPs (entry timeout 0) and a GETATTR below the renamed directory
+                os.stat('c', dir_fd=fd_b)
+                os.stat('b', dir_fd=fd_a)
+                fd = os.open('c', os.O_RDONLY, dir_fd=fd_b)
+                try:
+                    if os.read(fd, 100) != b'content':
+                        failures.append('wrong content')
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                failures.append(repr(e))
+    finally:
+        done.set()
+        t.join(60)
+        os.close(fd_a)
+        os.close(fd_b)
+    assert not t.is_alive(), 'the renames did not end'
+    assert renames[0] > 0
+    assert failures == [], '%d failures, first %s (%d renames)' % (
+        len(failures), failures[:3], renames[0])
     stopped_cleanly(r)
 
 
