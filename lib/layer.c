@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * layer.c - what layers over libumfs need beyond the file system API (umfs-fuse3's
- * fuse_session_fd and fuse_req_interrupt_func): the connection's descriptor, and a
- * call when the kernel interrupts a request that waits.
+ * fuse_session_fd, fuse_req_interrupt_func, the limits in fuse_conn_info): the
+ * connection's descriptor, a call when the kernel interrupts a request that waits,
+ * and the limits the file system gives the kernel at INIT.
  *
  * Interrupt watches are rare (only requests that wait register one) and short-lived,
  * so they sit in one list under one lock, shared by every session, off the hot path.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 
 #include "session.h"
+#include "wire.h"
 
 int umfs_session_fd(umfs_session *s)
 {
@@ -124,4 +126,34 @@ void session_interrupted(umfs_session *s, uint64_t unique)
 			break;
 		}
 	pthread_mutex_unlock(&watch_lock);
+}
+
+/* ---- INIT limits ---- */
+
+void umfs_conn_set_limits(struct umfs_conn *conn, const struct umfs_conn_limits *limits)
+{
+	conn->limits = *limits;
+}
+
+void session_apply_limits(umfs_session *s, struct fuse_init_out *out)
+{
+	const struct umfs_conn_limits *l = &s->conn.limits;
+	unsigned g = 1;
+
+	/* Smaller writes and readahead fit the buffers sized for larger ones. */
+	if (l->max_write && l->max_write < out->max_write)
+		out->max_write = l->max_write < 4096 ? 4096 : l->max_write;
+	if (l->max_readahead && l->max_readahead < out->max_readahead)
+		out->max_readahead = l->max_readahead;
+	if (l->max_background)
+		out->max_background = (uint16_t)(l->max_background > 65535 ? 65535
+									    : l->max_background);
+	if (l->congestion_threshold)
+		out->congestion_threshold = (uint16_t)(l->congestion_threshold > 65535
+						       ? 65535 : l->congestion_threshold);
+	/* The kernel wants a power of 10 (ns) up to a second; else it uses 1 ns. */
+	while (g < l->time_gran && g < 1000000000)
+		g *= 10;
+	if (l->time_gran && g == l->time_gran)
+		out->time_gran = g;
 }

@@ -471,6 +471,21 @@ typedef void (*umfs_interrupt_fn)(umfs_req *req, void *arg);
  * the cancel waits for a call of fn running on another thread. Returns 0 or -ENOMEM. */
 int umfs_req_on_interrupt(umfs_req *req, umfs_interrupt_fn fn, void *arg);
 
+/* Limits the kernel is given at INIT, from the init callback (libfuse's struct
+ * fuse_conn_info). 0 keeps the session's choice. max_write (bytes) and
+ * max_readahead can only go below the session's (umfs_config.max_write, and what the
+ * kernel offered); max_background (background requests, e.g. readahead and async
+ * I/O, default 64), congestion_threshold (default 48) and time_gran (timestamp
+ * granularity in ns, a power of 10 up to 1000000000, default 1) are as given. */
+struct umfs_conn_limits {
+	unsigned max_write;
+	unsigned max_readahead;
+	unsigned max_background;
+	unsigned congestion_threshold;
+	unsigned time_gran;
+};
+void umfs_conn_set_limits(struct umfs_conn *conn, const struct umfs_conn_limits *limits);
+
 #ifdef __cplusplus
 }
 #endif

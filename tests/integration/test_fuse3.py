@@ -331,6 +331,30 @@ def test_interrupt_func(serve, variant):
     stopped_cleanly(r)
 
 
+def test_init_limits(serve, variant):
+    """tests/fuse3/limits_ll.c sets max_write, max_readahead, max_background and
+    congestion_threshold in init: the kernel's connection shows them, and a 1 MiB
+    write arrives in requests of at most 64 KiB."""
+    r = serve(variant, 'limits_ll')
+    dev = os.stat(r.mnt).st_dev
+    conn = '/sys/fs/fuse/connections/%d' % os.minor(dev)
+    if not os.path.isdir(conn):
+        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
+    with open(os.path.join(conn, 'max_background')) as f:
+        assert f.read().strip() == '7'
+    with open(os.path.join(conn, 'congestion_threshold')) as f:
+        assert f.read().strip() == '5'
+    with open('/sys/class/bdi/%d:%d/read_ahead_kb' % (os.major(dev), os.minor(dev))) as f:
+        assert f.read().strip() == '64'
+    fd = os.open(os.path.join(r.mnt, 'data'), os.O_WRONLY)
+    try:
+        assert os.write(fd, b'x' * (1024 * 1024)) == 1024 * 1024
+    finally:
+        os.close(fd)
+    assert H.read_file(os.path.join(r.mnt, 'seen')) == b'largest write 65536\n'
+    stopped_cleanly(r)
+
+
 # ------------------------------------------------------------------------------------
 # ioctl and poll
 
