@@ -8,41 +8,50 @@
  * libumfs request, and the reply completes it. A lock per request orders the two.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuse3_int.h"
 
 /* One spare request per thread: most requests are answered inside the callback, so
- * the same memory serves them all without malloc. */
+ * the same memory serves them all without malloc. The key's value is the address of
+ * the thread's slot, set once, so that the spare goes with its thread. */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static __thread struct fuse_req *spare;
+static __thread bool spare_keyed;
+
+static void free_spare(void *slot)
+{
+	struct fuse_req **sp = slot;
+
+	free(*sp);
+	*sp = NULL;
+}
 
 static void make_key(void)
 {
-	/* The spare goes with its thread. */
-	pthread_key_create(&spare_key, free);
+	pthread_key_create(&spare_key, free_spare);
 }
 
 struct fuse_req *req_begin(struct fuse_session *se, umfs_req *ur, enum req_kind kind)
 {
-	struct fuse_req *r;
+	struct fuse_req *r = spare;
 
-	pthread_once(&spare_once, make_key);
-	r = pthread_getspecific(spare_key);
 	if (r) {
-		pthread_setspecific(spare_key, NULL);
+		spare = NULL;
 	} else {
 		r = malloc(sizeof(*r));
 		if (!r)
 			return NULL;
 	}
-	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->lock, NULL);
+	/* Everything but the scratch stat, which is always written before it is read. */
+	memset(r, 0, offsetof(struct fuse_req, st));
 	r->se = se;
 	r->ur = ur;
 	r->kind = kind;
-	r->state = RS_IN_CALL;
+	atomic_init(&r->state, RS_IN_CALL);
 	if (ur) {
 		const struct umfs_caller *c = umfs_req_caller(ur);
 
@@ -56,49 +65,59 @@ struct fuse_req *req_begin(struct fuse_session *se, umfs_req *ur, enum req_kind 
 
 static void req_free(struct fuse_req *r)
 {
-	pthread_mutex_destroy(&r->lock);
-	if (!pthread_getspecific(spare_key)) {
-		pthread_setspecific(spare_key, r);
+	if (spare) {
+		free(r);
 		return;
 	}
-	free(r);
+	if (!spare_keyed) {
+		pthread_once(&spare_once, make_key);
+		pthread_setspecific(spare_key, &spare);
+		spare_keyed = true;
+	}
+	spare = r;
 }
 
 ssize_t req_end(struct fuse_req *r)
 {
+	enum req_state st = RS_IN_CALL;
 	ssize_t rc;
 
-	pthread_mutex_lock(&r->lock);
-	if (r->state == RS_REPLIED) {
-		pthread_mutex_unlock(&r->lock);
+	if (atomic_load_explicit(&r->state, memory_order_acquire) == RS_REPLIED) {
 		rc = r->result;
 		req_free(r);
 		return rc;
 	}
-	/* Not answered yet: the program will reply later, from any thread. */
+	/* Not answered yet: the program will reply later, from any thread. libumfs must
+	 * know before the reply can complete the request. */
 	if (r->ur)
 		umfs_req_defer(r->ur);
-	r->state = RS_DEFERRED;
-	pthread_mutex_unlock(&r->lock);
+	if (atomic_compare_exchange_strong_explicit(&r->state, &st, RS_DEFERRED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return UMFS_DEFERRED;
+	/* The reply came just now: complete the deferred request here. */
+	umfs_req *ur = r->ur;
+
+	rc = r->result;
+	req_free(r);
+	if (!ur)
+		return rc;
+	umfs_req_complete(ur, rc);
 	return UMFS_DEFERRED;
 }
 
 int req_done(struct fuse_req *r, ssize_t result)
 {
+	enum req_state st = RS_IN_CALL;
+
 	/* No interrupt function may run once the request is answered. */
 	if (r->intr_watched && r->ur)
 		umfs_req_on_interrupt(r->ur, NULL, NULL);
-	pthread_mutex_lock(&r->lock);
-	if (r->state == RS_IN_CALL) {
-		r->result = result;
-		r->state = RS_REPLIED;
-		pthread_mutex_unlock(&r->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&r->lock);
+	r->result = result;
+	if (atomic_compare_exchange_strong_explicit(&r->state, &st, RS_REPLIED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return 0; /* the callback's return answers */
 	if (r->ur)
 		umfs_req_complete(r->ur, result);
-	pthread_mutex_destroy(&r->lock);
 	free(r); /* not the spare: another thread may own this one's */
 	return 0;
 }
