@@ -382,6 +382,9 @@ int tree_hold(struct fuse *f, fuse_ino_t ino1, const char *name1, char **path1,
 	struct hold h = { .f = f };
 	int rc;
 
+	/* One hold per operation: a second would wait for ourselves. */
+	if (cur_hold.f)
+		tree_release();
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		rc = path_locked(f, ino1, name1, path1);
