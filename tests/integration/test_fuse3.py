@@ -182,6 +182,24 @@ def test_passthrough_programs(serve, variant, name, workdir):
     stopped_cleanly(r)
 
 
+@pytest.mark.parametrize('name', ['passthrough', 'passthrough_ll'])
+def test_listing_every_name_length(serve, variant, name, workdir):
+    """Directory entries of every name length from 1 to 255 (each alignment of the
+    entries the program packs with fuse_add_direntry(_plus)) come out whole, in
+    listings larger than one reply, plain and plus."""
+    r, top, src = passthrough(serve, variant, name, workdir)
+    names = set()
+    for n in range(1, 256):
+        nm = ''.join(chr(ord('a') + (n + i) % 26) for i in range(n))
+        names.add(nm)
+        H.write_file(os.path.join(src, nm), b'')
+    for _ in range(2):  # the kernel asks for plus entries first, then plain ones
+        assert set(os.listdir(top)) == names
+    res = H.run(['ls', '-l', top])
+    assert res.rc == 0 and len(res.out.splitlines()) == 256, res.err
+    stopped_cleanly(r)
+
+
 @pytest.mark.parametrize('name', ['passthrough', 'passthrough_fh', 'passthrough_ll'])
 def test_unlinked_while_open(serve, variant, name, workdir):
     """An open file keeps its data after unlink. The path-based ones (libfuse's
