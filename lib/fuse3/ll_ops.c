@@ -295,6 +295,15 @@ static int ll_opendir(umfs_req *ur, void *node, int flags, struct umfs_open *out
 	return (int)req_end(r);
 }
 
+/* A program without opendir: libfuse answers it with success, so the kernel keeps
+ * asking readdir each time (an ENOSYS would make it cache listings). */
+static int ll_opendir_default(umfs_req *ur, void *node, int flags, struct umfs_open *out)
+{
+	(void)ur; (void)node; (void)flags;
+	out->fh = NULL;
+	return 0;
+}
+
 static int ll_readdir(umfs_req *ur, void *node, void *fh, off_t off, umfs_dirbuf *buf)
 {
 	BEGIN(K_DIR);
@@ -501,6 +510,8 @@ void ll_fill_uops(struct fuse_session *se)
 		u->forget = ll_forget;
 	if (o->write || o->write_buf)
 		u->write = ll_write;
+	if (!o->opendir && (o->readdir || o->readdirplus))
+		u->opendir = ll_opendir_default;
 	SET(ioctl); SET(poll); SET(retrieve_reply);
 #undef SET
 }
