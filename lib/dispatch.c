@@ -932,6 +932,7 @@ static void do_access(umfs_req *req)
 static void do_interrupt(umfs_req *req)
 {
 	session_note_interrupt(req->s, req->rq.u.interrupt.unique);
+	session_interrupted(req->s, req->rq.u.interrupt.unique);
 	req_trace_noreply(req);
 }
 

@@ -325,6 +325,7 @@ void session_init_reply(umfs_req *req)
 	if (s->conn.wanted & FUSE_PASSTHROUGH)
 		out.max_stack_depth = 1;
 
+	session_apply_limits(s, &out);
 	s->limits.proto_minor = s->conn.proto_minor;
 	s->limits.max_write = out.max_write;
 	atomic_store(&s->initialized, true);

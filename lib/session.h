@@ -21,6 +21,7 @@ struct umfs_conn {
 	uint32_t proto_minor;
 	uint64_t offered; /* FUSE_* init flags the kernel sent */
 	uint64_t wanted;  /* what the session will answer with */
+	struct umfs_conn_limits limits; /* umfs_conn_set_limits(); 0: the session's own */
 };
 
 struct umfs_dirbuf {
@@ -123,6 +124,11 @@ void session_serve(umfs_req *req, const unsigned char *buf, size_t len);
  * session_release_signals), so a stop asked for right after mounting is not lost. */
 void session_hold_signals(umfs_session *s);
 void session_release_signals(umfs_session *s);
+/* layer.c: call the watch umfs_req_on_interrupt() set on request `unique`, if any. */
+void session_interrupted(umfs_session *s, uint64_t unique);
+/* layer.c: lower the INIT reply's limits to what the init callback asked for. */
+struct fuse_init_out;
+void session_apply_limits(umfs_session *s, struct fuse_init_out *out);
 /* log.c */
 void log_enable_debug(bool on);
 

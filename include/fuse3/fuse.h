@@ -9,11 +9,12 @@
  * numbers are the library's own; without `hard_remove` an unlinked file that is
  * still open is renamed to a hidden name (.fuse_hidden*) and removed at its last
  * close; readdir fillers may pass offsets (the program resumes at them) or not (the
- * whole listing is read at the first call and served in pieces).
+ * whole listing is read at the first call and served in pieces); and libfuse's
+ * tree locks: a rename, unlink or rmdir waits for the operations on paths through
+ * the names it changes, and those wait for it.
  *
- * Differences from libfuse: operations on a path do not wait for a rename of one of
- * its parents in flight (libfuse's tree locks); modules (-o modules=) and the
- * cleanup thread (-o remember=) are not available.
+ * Differences from libfuse: modules (-o modules=) and the cleanup thread
+ * (-o remember=) are not available.
  */
 #ifndef FUSE_H_
 #define FUSE_H_

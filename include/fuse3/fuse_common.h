@@ -93,7 +93,9 @@ struct fuse_loop_config_v1 {
 #define FUSE_IOCTL_MAX_IOV 256
 
 /* The connection, as negotiated at INIT; the init callback may change `want`
- * (bits of `capable` only) and the limits. */
+ * (bits of `capable` only) and the limits: max_write and max_readahead only
+ * downwards (libumfs's buffers are sized before the mount), max_background,
+ * congestion_threshold and time_gran as it likes. */
 struct fuse_conn_info {
 	unsigned proto_major;
 	unsigned proto_minor;

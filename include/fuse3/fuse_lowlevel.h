@@ -11,9 +11,8 @@
  *
  * Differences from libfuse: the generation in fuse_entry_param is not passed on
  * (libumfs gives each kernel node id its own generation); readdirplus entries take
- * the session's timeouts; interrupt callbacks (fuse_req_interrupt_func) are called
- * only for an interrupt that came before the registration; fuse_session_fd() returns
- * -1 (libumfs owns the descriptors); custom I/O and fuse_session_receive_buf are not
+ * the session's timeouts; fuse_session_fd() gives the /dev/fuse descriptor only to
+ * poll or fstat (libumfs reads it); custom I/O and fuse_session_receive_buf are not
  * available.
  */
 #ifndef FUSE_LOWLEVEL_H_

@@ -461,6 +461,36 @@ umfs_session *umfs_req_session(umfs_req *req);
 int umfs_backing_open(umfs_session *s, int fd);
 int umfs_backing_close(umfs_session *s, int backing_id);
 
+/* ---------------------------------------------------------------------------------- */
+/* For layers over libumfs (umfs-fuse3): what libfuse's API exposes beyond ours.       */
+
+/* The session's /dev/fuse descriptor once mounted (the first worker's), else -1. The
+ * session reads and closes it; callers may only poll or fstat it. */
+int umfs_session_fd(umfs_session *s);
+
+typedef void (*umfs_interrupt_fn)(umfs_req *req, void *arg);
+/* Have fn(req, arg) called once when the kernel interrupts req: at once, on this
+ * thread, if it already has; else later, on the worker that reads the INTERRUPT (fn
+ * must not block). A new registration replaces the previous one; fn NULL cancels. A
+ * registration must be cancelled before req is completed (or its callback returns):
+ * the cancel waits for a call of fn running on another thread. Returns 0 or -ENOMEM. */
+int umfs_req_on_interrupt(umfs_req *req, umfs_interrupt_fn fn, void *arg);
+
+/* Limits the kernel is given at INIT, from the init callback (libfuse's struct
+ * fuse_conn_info). 0 keeps the session's choice. max_write (bytes) and
+ * max_readahead can only go below the session's (umfs_config.max_write, and what the
+ * kernel offered); max_background (background requests, e.g. readahead and async
+ * I/O, default 64), congestion_threshold (default 48) and time_gran (timestamp
+ * granularity in ns, a power of 10 up to 1000000000, default 1) are as given. */
+struct umfs_conn_limits {
+	unsigned max_write;
+	unsigned max_readahead;
+	unsigned max_background;
+	unsigned congestion_threshold;
+	unsigned time_gran;
+};
+void umfs_conn_set_limits(struct umfs_conn *conn, const struct umfs_conn_limits *limits);
+
 #ifdef __cplusplus
 }
 #endif

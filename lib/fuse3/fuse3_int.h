@@ -41,6 +41,8 @@ enum req_kind {
 	K_DIR, K_STATFS, K_XATTR, K_LOCK, K_LSEEK, K_IOCTL, K_POLL,
 };
 
+/* IN_CALL -> REPLIED (answered inside the callback) or IN_CALL -> DEFERRED (the
+ * callback returned first; the reply completes the libumfs request). */
 enum req_state { RS_IN_CALL, RS_REPLIED, RS_DEFERRED };
 
 struct fuse_req {
@@ -48,8 +50,7 @@ struct fuse_req {
 	umfs_req *ur;           /* NULL for forget */
 	enum req_kind kind;
 	struct fuse_ctx ctx;
-	pthread_mutex_t lock;
-	enum req_state state;
+	_Atomic enum req_state state; /* orders the reply and the callback's return */
 	ssize_t result;
 	/* The libumfs out-parameters of this request (per kind). */
 	struct umfs_entry *entry;
@@ -64,6 +65,12 @@ struct fuse_req {
 	off_t *off_out;
 	void *extra;           /* K_IOCTL/K_POLL: their native out struct */
 	struct fuse_file_info fi, fi_out;
+	/* fuse_req_interrupt_func: the program's function, watched by libumfs. */
+	fuse_interrupt_func_t intr_func;
+	void *intr_data;
+	bool intr_watched;
+	/* Scratch for a copy of the request's arguments (not cleared: always written
+	 * before use), last. */
 	struct stat st;
 };
 

@@ -180,7 +180,7 @@ void hl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = tree_path(f, ino, NULL, &path);
+	rc = tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false);
 	if (rc == 0) {
 		rc = f->op.opendir ? f->op.opendir(path, &ufi) : 0;
 		free(path);
@@ -226,7 +226,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	if (!dh->filled) {
 		char *path;
 
-		rc = tree_path(f, ino, NULL, &path);
+		rc = tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false);
 		if (rc < 0)
 			goto out;
 		ufi.fh = dh->fh;
@@ -279,7 +279,7 @@ void hl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	ufi.fh = dh->fh;
 	if (f->op.releasedir) {
-		if (tree_path(f, ino, NULL, &path) < 0)
+		if (tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false) < 0)
 			path = NULL;
 		f->op.releasedir(path ? path : "", &ufi);
 		free(path);
@@ -299,7 +299,7 @@ void hl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
 	int rc;
 
 	ufi.fh = dirh_of(fi)->fh;
-	rc = tree_path(f, ino, NULL, &path);
+	rc = tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false);
 	if (rc == 0) {
 		rc = f->op.fsyncdir ? f->op.fsyncdir(path, datasync, &ufi) : -ENOSYS;
 		free(path);

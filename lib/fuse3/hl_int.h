@@ -20,6 +20,9 @@ struct node {
 	int refs;             /* children and open handles that keep it */
 	int open_count;
 	bool hidden;          /* renamed to .fuse_hidden* while still open */
+	int treelock;         /* holds (hl_tree.c): > 0 operations on paths through it,
+			       * -1 held alone by a rename, unlink or rmdir */
+	int wwait;            /* operations waiting to hold it alone */
 };
 
 struct fuse {
@@ -28,6 +31,8 @@ struct fuse {
 	void *user_data;
 	struct fuse_config conf;
 	pthread_mutex_t lock; /* the tree */
+	pthread_cond_t tree_cond; /* a hold was released (tree_waiters > 0 wait) */
+	unsigned tree_waiters;
 	struct node root;
 	struct node **buckets;
 	size_t nbuckets, count;
@@ -52,6 +57,15 @@ void tree_open(struct fuse *f, struct node *n, int delta);
 /* A hidden name for (parent, name) when it is open: renamed by the program's rename
  * to ".fuse_hiddenXXXXXXXX". Returns 1 if hidden, 0 if not open, -errno. */
 int tree_hide(struct fuse *f, fuse_ino_t parent, const char *name);
+
+/* Build the path of (ino1, name1) (name1 may be NULL) and, if ino2 is not 0, of
+ * (ino2, name2), and hold them against renames until tree_release() (see hl_tree.c);
+ * excl: also hold the named nodes alone (rename, unlink, rmdir). Waits while others
+ * hold them. One hold per thread at a time. 0 or -errno (-ESTALE, -ENOMEM). */
+int tree_hold(struct fuse *f, fuse_ino_t ino1, const char *name1, char **path1,
+	      fuse_ino_t ino2, const char *name2, char **path2, bool excl);
+/* Release this thread's hold, if any. */
+void tree_release(void);
 
 static inline fuse_ino_t node_id(struct fuse *f, struct node *n)
 {

@@ -47,14 +47,16 @@ static struct fuse *enter(fuse_req_t req)
 	return f;
 }
 
+/* Before answering: the paths the operation used may change from now on. */
 static void leave(void)
 {
+	tree_release();
 	cur_req = NULL;
 }
 
 #define PATH_OR_REPLY(f, ino, name, p)                          \
 	do {                                                    \
-		int e_ = tree_path(f, ino, name, &(p));         \
+		int e_ = tree_hold(f, ino, name, &(p), 0, NULL, NULL, false); \
 		if (e_ < 0) {                                   \
 			leave();                                \
 			fuse_reply_err(req, -e_);               \
@@ -296,10 +298,8 @@ static void hl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	char *from, *to;
 	int rc;
 
-	PATH_OR_REPLY(f, ino, NULL, from);
-	rc = tree_path(f, newparent, newname, &to);
+	rc = tree_hold(f, ino, NULL, &from, newparent, newname, &to, false);
 	if (rc < 0) {
-		free(from);
 		reply_status(req, rc);
 		return;
 	}
@@ -347,7 +347,11 @@ static void hl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *path;
 	int rc;
 
-	PATH_OR_REPLY(f, parent, name, path);
+	rc = tree_hold(f, parent, name, &path, 0, NULL, NULL, true);
+	if (rc < 0) {
+		reply_status(req, rc);
+		return;
+	}
 	rc = hide(f, parent, name, path);
 	if (rc == 0) {
 		rc = f->op.unlink ? f->op.unlink(path) : -ENOSYS;
@@ -366,7 +370,11 @@ static void hl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *path;
 	int rc;
 
-	PATH_OR_REPLY(f, parent, name, path);
+	rc = tree_hold(f, parent, name, &path, 0, NULL, NULL, true);
+	if (rc < 0) {
+		reply_status(req, rc);
+		return;
+	}
 	rc = f->op.rmdir ? f->op.rmdir(path) : -ENOSYS;
 	if (rc == 0)
 		tree_remove(f, parent, name);
@@ -381,10 +389,9 @@ static void hl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *from, *to;
 	int rc;
 
-	PATH_OR_REPLY(f, parent, name, from);
-	rc = tree_path(f, newparent, newname, &to);
+	/* The source and the target alone, their directories' paths held. */
+	rc = tree_hold(f, parent, name, &from, newparent, newname, &to, true);
 	if (rc < 0) {
-		free(from);
 		reply_status(req, rc);
 		return;
 	}
@@ -566,7 +573,7 @@ static void hl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char *path = NULL;
 	bool unlink_hidden;
 
-	if (tree_path(f, ino, NULL, &path) < 0)
+	if (tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false) < 0)
 		path = NULL;
 	if (f->op.release)
 		f->op.release(path ? path : "", fi);
@@ -773,10 +780,9 @@ static void hl_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	char *pin, *pout;
 	ssize_t rc;
 
-	PATH_OR_REPLY(f, ino_in, NULL, pin);
-	if (tree_path(f, ino_out, NULL, &pout) < 0) {
-		free(pin);
-		reply_status(req, -ESTALE);
+	rc = tree_hold(f, ino_in, NULL, &pin, ino_out, NULL, &pout, false);
+	if (rc < 0) {
+		reply_status(req, (int)rc);
 		return;
 	}
 	rc = f->op.copy_file_range ? f->op.copy_file_range(pin, fi_in, off_in, pout, fi_out,
@@ -952,7 +958,7 @@ void hl_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	char *path;
 	int rc;
 
-	if (tree_path(f, ino, NULL, &path) < 0) {
+	if (tree_hold(f, ino, NULL, &path, 0, NULL, NULL, false) < 0) {
 		fuse_pollhandle_destroy(ph);
 		reply_status(req, -ESTALE);
 		return;

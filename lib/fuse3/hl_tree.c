@@ -3,7 +3,7 @@
  * hl_tree.c - the names the kernel knows, for building paths: each node has its
  * parent and name; a hash on (parent, name) finds children. One lock guards it all;
  * it is held only while the tree is read or changed, never across the program's
- * operations.
+ * operations. Holds (at the end) keep the paths an operation uses from changing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@ static size_t hash_of(const struct node *parent, const char *name, size_t nb)
 int tree_init(struct fuse *f)
 {
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->tree_cond, NULL);
 	memset(&f->root, 0, sizeof(f->root));
 	f->root.ino = FUSE_ROOT_ID;
 	f->root.nlookup = 1;
@@ -107,6 +108,7 @@ void tree_destroy(struct fuse *f)
 	free(f->buckets);
 	f->buckets = NULL;
 	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->tree_cond);
 }
 
 struct node *tree_node(struct fuse *f, fuse_ino_t ino)
@@ -134,20 +136,18 @@ struct node *tree_find(struct fuse *f, fuse_ino_t parent, const char *name)
 	return n;
 }
 
-int tree_path(struct fuse *f, fuse_ino_t ino, const char *name, char **path)
+/* Path of ino (and name in it) into *path (malloc'ed); f->lock held. -errno. */
+static int path_locked(struct fuse *f, fuse_ino_t ino, const char *name, char **path)
 {
-	size_t len = 0, cap = 256;
+	size_t len, cap = 256;
 	char *buf;
 	struct node *n;
 
 	/* Built backwards from the end of a buffer that grows as needed. */
-	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		buf = malloc(cap);
-		if (!buf) {
-			pthread_mutex_unlock(&f->lock);
+		if (!buf)
 			return -ENOMEM;
-		}
 		size_t pos = cap - 1;
 		bool fits = true;
 
@@ -166,7 +166,6 @@ int tree_path(struct fuse *f, fuse_ino_t ino, const char *name, char **path)
 			if (!n->parent) {
 				/* removed from the tree: the kernel's inode is stale */
 				free(buf);
-				pthread_mutex_unlock(&f->lock);
 				return -ESTALE;
 			}
 			PREPEND(n->name);
@@ -183,9 +182,18 @@ int tree_path(struct fuse *f, fuse_ino_t ino, const char *name, char **path)
 		memmove(buf, buf + pos, len + 1);
 		break;
 	}
-	pthread_mutex_unlock(&f->lock);
 	*path = buf;
 	return 0;
+}
+
+int tree_path(struct fuse *f, fuse_ino_t ino, const char *name, char **path)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = path_locked(f, ino, name, path);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
 }
 
 struct node *tree_ref(struct fuse *f, fuse_ino_t parent, const char *name)
@@ -325,4 +333,144 @@ void tree_open(struct fuse *f, struct node *n, int delta)
 		unref(f, n);
 		pthread_mutex_unlock(&f->lock);
 	}
+}
+
+/* ---- holds: libfuse's tree locks ----
+ * An operation holds the nodes of the path(s) it built until it answers, so that no
+ * name on them changes meanwhile: a rename, unlink or rmdir also holds the node(s)
+ * it moves or removes alone, and waits while anyone holds them (an operation on the
+ * node or below it); operations on a path through a node held alone wait for it.
+ * Everything an operation holds is taken at once or not at all, so nothing is held
+ * while waiting and waits cannot deadlock. A writer waiting for a node keeps new
+ * plain readers of it out, so a stream of operations below a directory cannot starve
+ * its rename. The hold of the operation running on a thread is kept per thread. */
+struct hold {
+	struct fuse *f;
+	struct node *chain[2]; /* held from here up to the root (each node once per chain) */
+	struct node *above[2]; /* their parents then: the operation may unlink chain[i] */
+	struct node *alone[2]; /* held alone */
+};
+
+static __thread struct hold cur_hold;
+
+static bool on_chain(struct fuse *f, const struct node *x, struct node *n)
+{
+	for (; n && n != &f->root; n = n->parent)
+		if (n == x)
+			return true;
+	return false;
+}
+
+/* Can the chain from n up be held? A writer (excl) passes other writers' waits. */
+static bool chain_free(struct fuse *f, struct node *n, bool excl)
+{
+	for (; n && n != &f->root; n = n->parent)
+		if (n->treelock < 0 || (!excl && n->wwait))
+			return false;
+	return true;
+}
+
+static void chain_add(struct fuse *f, struct node *n, int d)
+{
+	for (; n && n != &f->root; n = n->parent)
+		n->treelock += d;
+}
+
+int tree_hold(struct fuse *f, fuse_ino_t ino1, const char *name1, char **path1,
+	      fuse_ino_t ino2, const char *name2, char **path2, bool excl)
+{
+	struct hold h = { .f = f };
+	int rc;
+
+	/* One hold per operation: a second would wait for ourselves. */
+	if (cur_hold.f)
+		tree_release();
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		rc = path_locked(f, ino1, name1, path1);
+		if (rc < 0)
+			break;
+		if (ino2) {
+			rc = path_locked(f, ino2, name2, path2);
+			if (rc < 0) {
+				free(*path1);
+				break;
+			}
+		}
+		h.chain[0] = tree_node(f, ino1);
+		h.chain[1] = ino2 ? tree_node(f, ino2) : NULL;
+		h.alone[0] = excl && name1 ? find_locked(f, h.chain[0], name1) : NULL;
+		h.alone[1] = excl && ino2 && name2 ? find_locked(f, h.chain[1], name2) : NULL;
+		if (h.alone[1] == h.alone[0])
+			h.alone[1] = NULL;
+		for (int i = 0; i < 2; i++) /* never wait for ourselves */
+			if (h.alone[i] && (on_chain(f, h.alone[i], h.chain[0]) ||
+					   on_chain(f, h.alone[i], h.chain[1])))
+				h.alone[i] = NULL;
+		bool busy = !chain_free(f, h.chain[0], excl) || !chain_free(f, h.chain[1], excl);
+
+		for (int i = 0; i < 2; i++)
+			if (h.alone[i] && h.alone[i]->treelock != 0)
+				busy = true;
+		if (!busy)
+			break;
+		free(*path1);
+		if (ino2)
+			free(*path2);
+		/* Wait for a release; the nodes waited for stay allocated meanwhile. */
+		for (int i = 0; i < 2; i++)
+			if (h.alone[i]) {
+				h.alone[i]->wwait++;
+				h.alone[i]->refs++;
+			}
+		f->tree_waiters++;
+		pthread_cond_wait(&f->tree_cond, &f->lock);
+		f->tree_waiters--;
+		for (int i = 0; i < 2; i++)
+			if (h.alone[i]) {
+				h.alone[i]->wwait--;
+				unref(f, h.alone[i]);
+			}
+	}
+	if (rc == 0) {
+		for (int i = 0; i < 2; i++) {
+			chain_add(f, h.chain[i], 1);
+			if (h.chain[i] && h.chain[i] != &f->root) {
+				h.above[i] = h.chain[i]->parent;
+				h.chain[i]->refs++; /* kept until the release */
+			}
+			if (h.alone[i]) {
+				h.alone[i]->treelock = -1;
+				h.alone[i]->refs++; /* it may leave the tree before the release */
+			}
+		}
+		cur_hold = h;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+void tree_release(void)
+{
+	struct hold h = cur_hold;
+	struct fuse *f = h.f;
+
+	if (!f)
+		return;
+	memset(&cur_hold, 0, sizeof(cur_hold));
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < 2; i++) {
+		if (h.chain[i] && h.chain[i] != &f->root) {
+			h.chain[i]->treelock--;
+			chain_add(f, h.above[i], -1);
+			unref(f, h.chain[i]);
+		}
+		if (h.alone[i]) {
+			h.alone[i]->treelock = 0;
+			unref(f, h.alone[i]);
+		}
+	}
+	if (f->tree_waiters)
+		pthread_cond_broadcast(&f->tree_cond);
+	pthread_mutex_unlock(&f->lock);
 }

@@ -51,7 +51,8 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 {
 	struct fuse_session *se = fs;
 	struct fuse_conn_info *ci = &se->conn;
-	unsigned before;
+	struct fuse_conn_info shown;
+	struct umfs_conn_limits lim;
 
 	memset(ci, 0, sizeof(*ci));
 	ci->proto_major = 7;
@@ -64,12 +65,14 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 		   FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_EXPORT_SUPPORT);
 	if (!se->op.readdirplus)
 		ci->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+	/* libumfs's values; what the program changes goes to the kernel (libumfs lowers
+	 * max_write and max_readahead only: its buffers are sized already). */
 	ci->max_write = se->cfg.max_write;
 	ci->max_readahead = 128 * 1024;
 	ci->max_background = 64;
 	ci->congestion_threshold = 48;
 	ci->time_gran = 1;
-	before = ci->want;
+	shown = *ci;
 	if (se->op.init)
 		se->op.init(se->userdata, ci);
 	for (size_t i = 0; i < NCAPS; i++) {
@@ -78,7 +81,14 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 		else
 			umfs_conn_unwant(conn, capmap[i].kern);
 	}
-	(void)before;
+#define CHANGED(field) (ci->field != shown.field ? ci->field : 0)
+	lim.max_write = CHANGED(max_write);
+	lim.max_readahead = CHANGED(max_readahead);
+	lim.max_background = CHANGED(max_background);
+	lim.congestion_threshold = CHANGED(congestion_threshold);
+	lim.time_gran = CHANGED(time_gran);
+#undef CHANGED
+	umfs_conn_set_limits(conn, &lim);
 }
 
 static void ll_destroy(void *fs)
@@ -283,6 +293,15 @@ static int ll_opendir(umfs_req *ur, void *node, int flags, struct umfs_open *out
 	r->fi.flags = flags;
 	r->se->op.opendir(r, node_ino(node), &r->fi);
 	return (int)req_end(r);
+}
+
+/* A program without opendir: libfuse answers it with success, so the kernel keeps
+ * asking readdir each time (an ENOSYS would make it cache listings). */
+static int ll_opendir_default(umfs_req *ur, void *node, int flags, struct umfs_open *out)
+{
+	(void)ur; (void)node; (void)flags;
+	out->fh = NULL;
+	return 0;
 }
 
 static int ll_readdir(umfs_req *ur, void *node, void *fh, off_t off, umfs_dirbuf *buf)
@@ -491,6 +510,8 @@ void ll_fill_uops(struct fuse_session *se)
 		u->forget = ll_forget;
 	if (o->write || o->write_buf)
 		u->write = ll_write;
+	if (!o->opendir && (o->readdir || o->readdirplus))
+		u->opendir = ll_opendir_default;
 	SET(ioctl); SET(poll); SET(retrieve_reply);
 #undef SET
 }

@@ -8,41 +8,50 @@
  * libumfs request, and the reply completes it. A lock per request orders the two.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuse3_int.h"
 
 /* One spare request per thread: most requests are answered inside the callback, so
- * the same memory serves them all without malloc. */
+ * the same memory serves them all without malloc. The key's value is the address of
+ * the thread's slot, set once, so that the spare goes with its thread. */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static __thread struct fuse_req *spare;
+static __thread bool spare_keyed;
+
+static void free_spare(void *slot)
+{
+	struct fuse_req **sp = slot;
+
+	free(*sp);
+	*sp = NULL;
+}
 
 static void make_key(void)
 {
-	/* The spare goes with its thread. */
-	pthread_key_create(&spare_key, free);
+	pthread_key_create(&spare_key, free_spare);
 }
 
 struct fuse_req *req_begin(struct fuse_session *se, umfs_req *ur, enum req_kind kind)
 {
-	struct fuse_req *r;
+	struct fuse_req *r = spare;
 
-	pthread_once(&spare_once, make_key);
-	r = pthread_getspecific(spare_key);
 	if (r) {
-		pthread_setspecific(spare_key, NULL);
+		spare = NULL;
 	} else {
 		r = malloc(sizeof(*r));
 		if (!r)
 			return NULL;
 	}
-	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->lock, NULL);
+	/* Everything but the scratch stat, which is always written before it is read. */
+	memset(r, 0, offsetof(struct fuse_req, st));
 	r->se = se;
 	r->ur = ur;
 	r->kind = kind;
-	r->state = RS_IN_CALL;
+	atomic_init(&r->state, RS_IN_CALL);
 	if (ur) {
 		const struct umfs_caller *c = umfs_req_caller(ur);
 
@@ -56,46 +65,59 @@ struct fuse_req *req_begin(struct fuse_session *se, umfs_req *ur, enum req_kind 
 
 static void req_free(struct fuse_req *r)
 {
-	pthread_mutex_destroy(&r->lock);
-	if (!pthread_getspecific(spare_key)) {
-		pthread_setspecific(spare_key, r);
+	if (spare) {
+		free(r);
 		return;
 	}
-	free(r);
+	if (!spare_keyed) {
+		pthread_once(&spare_once, make_key);
+		pthread_setspecific(spare_key, &spare);
+		spare_keyed = true;
+	}
+	spare = r;
 }
 
 ssize_t req_end(struct fuse_req *r)
 {
+	enum req_state st = RS_IN_CALL;
 	ssize_t rc;
 
-	pthread_mutex_lock(&r->lock);
-	if (r->state == RS_REPLIED) {
-		pthread_mutex_unlock(&r->lock);
+	if (atomic_load_explicit(&r->state, memory_order_acquire) == RS_REPLIED) {
 		rc = r->result;
 		req_free(r);
 		return rc;
 	}
-	/* Not answered yet: the program will reply later, from any thread. */
+	/* Not answered yet: the program will reply later, from any thread. libumfs must
+	 * know before the reply can complete the request. */
 	if (r->ur)
 		umfs_req_defer(r->ur);
-	r->state = RS_DEFERRED;
-	pthread_mutex_unlock(&r->lock);
+	if (atomic_compare_exchange_strong_explicit(&r->state, &st, RS_DEFERRED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return UMFS_DEFERRED;
+	/* The reply came just now: complete the deferred request here. */
+	umfs_req *ur = r->ur;
+
+	rc = r->result;
+	req_free(r);
+	if (!ur)
+		return rc;
+	umfs_req_complete(ur, rc);
 	return UMFS_DEFERRED;
 }
 
 int req_done(struct fuse_req *r, ssize_t result)
 {
-	pthread_mutex_lock(&r->lock);
-	if (r->state == RS_IN_CALL) {
-		r->result = result;
-		r->state = RS_REPLIED;
-		pthread_mutex_unlock(&r->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&r->lock);
+	enum req_state st = RS_IN_CALL;
+
+	/* No interrupt function may run once the request is answered. */
+	if (r->intr_watched && r->ur)
+		umfs_req_on_interrupt(r->ur, NULL, NULL);
+	r->result = result;
+	if (atomic_compare_exchange_strong_explicit(&r->state, &st, RS_REPLIED,
+						    memory_order_acq_rel, memory_order_acquire))
+		return 0; /* the callback's return answers */
 	if (r->ur)
 		umfs_req_complete(r->ur, result);
-	pthread_mutex_destroy(&r->lock);
 	free(r); /* not the spare: another thread may own this one's */
 	return 0;
 }
@@ -226,19 +248,28 @@ int fuse_reply_lseek(fuse_req_t req, off_t off)
 /* ---- directory entries ----
  * The program sizes its readdir reply with fuse_add_direntry(); the entries are kept
  * in this private layout and handed to libumfs one by one at the reply. A plain entry
- * takes exactly as much room as the kernel's, a plus entry more, so whatever the
- * program fitted always fits the kernel's buffer. */
+ * takes at most as much room as the kernel's (20 bytes and the name with its NUL
+ * against 24 and the name), a plus entry more, so whatever the program fitted always
+ * fits the kernel's buffer. Fields are read with memcpy: the program's buffer need
+ * not be aligned. */
 struct ent_hdr {
 	uint64_t off;
 	uint64_t ino;
-	uint32_t namelen;
-	uint32_t mode;
+	uint16_t namelen;
+	uint16_t type;      /* st_mode >> 12 */
+	char name[];        /* NUL-terminated */
 };
 
 struct ent_plus {
-	struct ent_hdr h;
+	uint64_t off;
 	struct fuse_entry_param e;
+	uint16_t namelen;
+	char name[];
 };
+
+#define ENT_NAME offsetof(struct ent_hdr, name)
+#define PLUS_NAME offsetof(struct ent_plus, name)
+#define NAME_MAX_LEN 1024
 
 static size_t align8(size_t n)
 {
@@ -249,18 +280,25 @@ size_t fuse_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *
 			 const struct stat *stbuf, off_t off)
 {
 	size_t namelen = strlen(name);
-	size_t len = align8(sizeof(struct ent_hdr) + namelen);
-	struct ent_hdr h;
+	size_t len = align8(ENT_NAME + namelen + 1);
+	uint64_t u64;
+	uint16_t u16;
 
+	(void)req;
 	if (!buf || len > bufsize)
 		return len;
-	h.off = (uint64_t)off;
-	h.ino = stbuf->st_ino;
-	h.namelen = (uint32_t)namelen;
-	h.mode = stbuf->st_mode;
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), name, namelen);
-	memset(buf + sizeof(h) + namelen, 0, len - sizeof(h) - namelen);
+	if (namelen > NAME_MAX_LEN)
+		namelen = 0; /* refused at the reply (EIO), as the kernel would */
+	u64 = (uint64_t)off;
+	memcpy(buf + offsetof(struct ent_hdr, off), &u64, sizeof(u64));
+	u64 = stbuf->st_ino;
+	memcpy(buf + offsetof(struct ent_hdr, ino), &u64, sizeof(u64));
+	u16 = (uint16_t)namelen;
+	memcpy(buf + offsetof(struct ent_hdr, namelen), &u16, sizeof(u16));
+	u16 = (uint16_t)(stbuf->st_mode >> 12);
+	memcpy(buf + offsetof(struct ent_hdr, type), &u16, sizeof(u16));
+	memcpy(buf + ENT_NAME, name, namelen);
+	memset(buf + ENT_NAME + namelen, 0, len - ENT_NAME - namelen);
 	return len;
 }
 
@@ -268,70 +306,88 @@ size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const c
 			      const struct fuse_entry_param *e, off_t off)
 {
 	size_t namelen = strlen(name);
-	size_t len = align8(sizeof(struct ent_plus) + namelen);
-	struct ent_plus p;
+	size_t len = align8(PLUS_NAME + namelen + 1);
+	uint64_t u64;
+	uint16_t u16;
 
+	(void)req;
 	if (!buf || len > bufsize)
 		return len;
-	memset(&p, 0, sizeof(p));
-	p.h.off = (uint64_t)off;
-	p.h.ino = e->attr.st_ino;
-	p.h.namelen = (uint32_t)namelen;
-	p.h.mode = e->attr.st_mode;
-	p.e = *e;
-	memcpy(buf, &p, sizeof(p));
-	memcpy(buf + sizeof(p), name, namelen);
-	memset(buf + sizeof(p) + namelen, 0, len - sizeof(p) - namelen);
+	if (namelen > NAME_MAX_LEN)
+		namelen = 0;
+	u64 = (uint64_t)off;
+	memcpy(buf + offsetof(struct ent_plus, off), &u64, sizeof(u64));
+	memcpy(buf + offsetof(struct ent_plus, e), e, sizeof(*e));
+	u16 = (uint16_t)namelen;
+	memcpy(buf + offsetof(struct ent_plus, namelen), &u16, sizeof(u16));
+	memcpy(buf + PLUS_NAME, name, namelen);
+	memset(buf + PLUS_NAME + namelen, 0, len - PLUS_NAME - namelen);
 	return len;
 }
 
-/* Hand the program's entries to libumfs. Plus entries that do not make it (no
- * memory) are given back to the program with forget, as the kernel never saw them. */
+/* The program's plus entry at p as libumfs's entry. */
+static void plus_entry(const char *p, struct umfs_entry *ue, fuse_ino_t *ino)
+{
+	const char *e = p + offsetof(struct ent_plus, e);
+
+	memcpy(ino, e + offsetof(struct fuse_entry_param, ino), sizeof(*ino));
+	memcpy(&ue->attr, e + offsetof(struct fuse_entry_param, attr), sizeof(ue->attr));
+	memcpy(&ue->entry_timeout, e + offsetof(struct fuse_entry_param, entry_timeout),
+	       sizeof(ue->entry_timeout));
+	memcpy(&ue->attr_timeout, e + offsetof(struct fuse_entry_param, attr_timeout),
+	       sizeof(ue->attr_timeout));
+	ue->node = ino_node(*ino);
+}
+
+/* Hand the program's entries to libumfs, names in place. Plus entries that do not
+ * make it (no memory) are given back to the program with forget, as the kernel never
+ * saw them. */
 static int reply_dir(fuse_req_t req, const char *buf, size_t size)
 {
+	size_t hlen = req->plus ? PLUS_NAME : ENT_NAME;
 	size_t pos = 0;
 	bool full = false;
+	struct stat st;
 
-	while (pos + sizeof(struct ent_hdr) <= size) {
-		struct ent_hdr h;
-		size_t hlen = req->plus ? sizeof(struct ent_plus) : sizeof(struct ent_hdr);
-		char name[1025];
+	memset(&st, 0, sizeof(st)); /* plain entries: only st_ino and the type change */
+	while (pos + hlen < size) {
+		const char *p = buf + pos;
+		uint16_t namelen;
+		uint64_t off;
 
-		memcpy(&h, buf + pos, sizeof(h));
-		if (h.namelen == 0 || h.namelen >= sizeof(name) ||
-		    pos + hlen + h.namelen > size)
+		memcpy(&namelen, p + (req->plus ? offsetof(struct ent_plus, namelen)
+					      : offsetof(struct ent_hdr, namelen)), sizeof(namelen));
+		memcpy(&off, p, sizeof(off)); /* first in both */
+		if (namelen == 0 || namelen > NAME_MAX_LEN || pos + hlen + namelen >= size ||
+		    p[hlen + namelen] != '\0')
 			return fuse_reply_err(req, EIO);
-		memcpy(name, buf + pos + hlen, h.namelen);
-		name[h.namelen] = '\0';
 		if (req->plus) {
-			struct ent_plus p;
 			struct umfs_entry ue;
+			fuse_ino_t ino;
 
-			memcpy(&p, buf + pos, sizeof(p));
-			ue.node = ino_node(p.e.ino);
-			ue.attr = p.e.attr;
-			ue.entry_timeout = p.e.entry_timeout;
-			ue.attr_timeout = p.e.attr_timeout;
-			if (full || umfs_dir_add_entry(req->dir, name, &ue, (off_t)h.off)) {
+			plus_entry(p, &ue, &ino);
+			if (full || umfs_dir_add_entry(req->dir, p + hlen, &ue, (off_t)off)) {
 				full = true;
-				if (p.e.ino && req->se->op.forget) {
+				if (ino && req->se->op.forget) {
 					struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
 
 					if (f) {
-						req->se->op.forget(f, p.e.ino, 1);
+						req->se->op.forget(f, ino, 1);
 						req_end(f);
 					}
 				}
 			}
 		} else if (!full) {
-			struct stat st;
+			uint64_t ino;
+			uint16_t type;
 
-			memset(&st, 0, sizeof(st));
-			st.st_ino = h.ino;
-			st.st_mode = h.mode;
-			full = umfs_dir_add(req->dir, name, &st, NULL, (off_t)h.off) != 0;
+			memcpy(&ino, p + offsetof(struct ent_hdr, ino), sizeof(ino));
+			memcpy(&type, p + offsetof(struct ent_hdr, type), sizeof(type));
+			st.st_ino = ino;
+			st.st_mode = (mode_t)type << 12;
+			full = umfs_dir_add(req->dir, p + hlen, &st, NULL, (off_t)off) != 0;
 		}
-		pos += align8(hlen + h.namelen);
+		pos += align8(hlen + namelen + 1);
 	}
 	return req_done(req, 0);
 }
@@ -476,10 +532,30 @@ int fuse_req_getgroups(fuse_req_t req, int size, gid_t list[])
 	return umfs_req_groups(req->ur, list, size);
 }
 
+static void call_interrupt_func(umfs_req *ur, void *arg)
+{
+	struct fuse_req *r = arg;
+
+	(void)ur;
+	r->intr_func(r, r->intr_data);
+}
+
 void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data)
 {
-	if (func && req->ur && umfs_req_interrupted(req->ur))
-		func(req, data);
+	if (!req->ur)
+		return;
+	/* Cancel first (it waits for a call in progress), then change what is called. */
+	if (req->intr_watched)
+		umfs_req_on_interrupt(req->ur, NULL, NULL);
+	req->intr_func = func;
+	req->intr_data = data;
+	req->intr_watched = func != NULL;
+	if (func && umfs_req_on_interrupt(req->ur, call_interrupt_func, req) < 0) {
+		/* No memory for the watch: an interrupt that came already still counts. */
+		req->intr_watched = false;
+		if (umfs_req_interrupted(req->ur))
+			func(req, data);
+	}
 }
 
 int fuse_req_interrupted(fuse_req_t req)

@@ -184,9 +184,11 @@ void fuse_session_destroy(struct fuse_session *se)
 	free(se);
 }
 
+/* The /dev/fuse descriptor, for programs that poll it or check it is open; libumfs
+ * reads it, so reading it here would steal requests. -1 before the mount. */
 int fuse_session_fd(struct fuse_session *se)
 {
-	return -1;
+	return se->us ? umfs_session_fd(se->us) : -1;
 }
 
 /* ---- loop configuration ---- */

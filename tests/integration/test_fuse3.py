@@ -12,9 +12,12 @@ import json
 import os
 import select
 import shutil
+import signal
 import stat
 import struct
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -179,6 +182,24 @@ def test_passthrough_programs(serve, variant, name, workdir):
     stopped_cleanly(r)
 
 
+@pytest.mark.parametrize('name', ['passthrough', 'passthrough_ll'])
+def test_listing_every_name_length(serve, variant, name, workdir):
+    """Directory entries of every name length from 1 to 255 (each alignment of the
+    entries the program packs with fuse_add_direntry(_plus)) come out whole, in
+    listings larger than one reply, plain and plus."""
+    r, top, src = passthrough(serve, variant, name, workdir)
+    names = set()
+    for n in range(1, 256):
+        nm = ''.join(chr(ord('a') + (n + i) % 26) for i in range(n))
+        names.add(nm)
+        H.write_file(os.path.join(src, nm), b'')
+    for _ in range(2):  # the kernel asks for plus entries first, then plain ones
+        assert set(os.listdir(top)) == names
+    res = H.run(['ls', '-l', top])
+    assert res.rc == 0 and len(res.out.splitlines()) == 256, res.err
+    stopped_cleanly(r)
+
+
 @pytest.mark.parametrize('name', ['passthrough', 'passthrough_fh', 'passthrough_ll'])
 def test_unlinked_while_open(serve, variant, name, workdir):
     """An open file keeps its data after unlink. The path-based ones (libfuse's
@@ -216,6 +237,58 @@ def test_rename_over_open_file(serve, variant, workdir):
     stopped_cleanly(r)
 
 
+def test_rename_races_path_operations(serve, variant, workdir):
+    """libfuse's tree locks: a path-based operation and a rename of a directory on its
+    path never interleave, so operations below a directory renamed back and forth all
+    succeed (without the locks, a path built before a rename is used after it and the
+    program's lstat finds nothing)."""
+    r, top, src = passthrough(serve, variant, 'passthrough', workdir)  # timeouts 0
+    os.makedirs(os.path.join(src, 'a', 'b'))
+    H.write_file(os.path.join(src, 'a', 'b', 'c'), b'content')
+    fd_a = os.open(os.path.join(top, 'a'), os.O_RDONLY | os.O_DIRECTORY)
+    fd_b = os.open(os.path.join(top, 'a', 'b'), os.O_RDONLY | os.O_DIRECTORY)
+    done = threading.Event()
+    renames = [0]
+    failures = []
+
+    def renamer():
+        a, x = os.path.join(top, 'a'), os.path.join(top, 'x')
+        try:
+            while not done.is_set():
+                os.rename(a, x)
+                os.rename(x, a)
+                renames[0] += 1
+        except OSError as e:
+            failures.append('rename: %r' % e)
+
+    t = threading.Thread(target=renamer)
+    t.start()
+    try:
+        for _ in range(2000):
+            try:
+                # LOOKUPs (entry timeout 0) and a GETATTR below the renamed directory
+                os.stat('c', dir_fd=fd_b)
+                os.stat('b', dir_fd=fd_a)
+                fd = os.open('c', os.O_RDONLY, dir_fd=fd_b)
+                try:
+                    if os.read(fd, 100) != b'content':
+                        failures.append('wrong content')
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                failures.append(repr(e))
+    finally:
+        done.set()
+        t.join(60)
+        os.close(fd_a)
+        os.close(fd_b)
+    assert not t.is_alive(), 'the renames did not end'
+    assert renames[0] > 0
+    assert failures == [], '%d failures, first %s (%d renames)' % (
+        len(failures), failures[:3], renames[0])
+    stopped_cleanly(r)
+
+
 @pytest.mark.parametrize('single', [False, True])
 def test_replies_from_other_threads(serve, variant, single):
     """tests/fuse3/async_ll.c answers every request from a thread of its own, after
@@ -232,6 +305,71 @@ def test_replies_from_other_threads(serve, variant, single):
     assert res.rc == 0, res.err
     with pytest.raises(FileNotFoundError):
         os.stat(os.path.join(r.mnt, 'missing'))
+    stopped_cleanly(r)
+
+
+# A reader that a signal stops: prints what its read of the file gave.
+INTERRUPTED_READER = r"""
+import os, signal, sys
+class Stop(Exception):
+    pass
+def stop(sig, frame):
+    raise Stop()
+signal.signal(signal.SIGUSR1, stop)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    print('data', os.read(fd, 4096).decode().strip(), flush=True)
+except Stop:
+    print('interrupted', flush=True)
+"""
+
+
+def test_interrupt_func(serve, variant):
+    """tests/fuse3/intr_ll.c: a read registers fuse_req_interrupt_func() and waits; a
+    signal to the reader makes the kernel send INTERRUPT, which must call the function
+    registered earlier (the read then answers EINTR). Also: fuse_session_fd()."""
+    r = serve(variant, 'intr_ll')
+    state = os.path.join(r.mnt, 'state')
+    # fuse_session_fd() is the /dev/fuse descriptor (a character device)
+    assert H.read_file(state) == b'waiting 0 calls 0 fd 1\n'
+    reader = subprocess.Popen([sys.executable, '-c', INTERRUPTED_READER,
+                               os.path.join(r.mnt, 'wait')],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert H.wait_for(lambda: H.read_file(state).startswith(b'waiting 1'), 10), \
+            H.read_file(state)
+        reader.send_signal(signal.SIGUSR1)
+        out, err = reader.communicate(timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert out.strip() == 'interrupted', (out, err)
+    assert H.read_file(state) == b'waiting 0 calls 1 fd 1\n'
+    stopped_cleanly(r)
+
+
+def test_init_limits(serve, variant):
+    """tests/fuse3/limits_ll.c sets max_write, max_readahead, max_background and
+    congestion_threshold in init: the kernel's connection shows them, and a 1 MiB
+    write arrives in requests of at most 64 KiB."""
+    r = serve(variant, 'limits_ll')
+    dev = os.stat(r.mnt).st_dev
+    conn = '/sys/fs/fuse/connections/%d' % os.minor(dev)
+    if not os.path.isdir(conn):
+        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
+    with open(os.path.join(conn, 'max_background')) as f:
+        assert f.read().strip() == '7'
+    with open(os.path.join(conn, 'congestion_threshold')) as f:
+        assert f.read().strip() == '5'
+    with open('/sys/class/bdi/%d:%d/read_ahead_kb' % (os.major(dev), os.minor(dev))) as f:
+        assert f.read().strip() == '64'
+    fd = os.open(os.path.join(r.mnt, 'data'), os.O_WRONLY)
+    try:
+        assert os.write(fd, b'x' * (1024 * 1024)) == 1024 * 1024
+    finally:
+        os.close(fd)
+    assert H.read_file(os.path.join(r.mnt, 'seen')) == b'largest write 65536\n'
     stopped_cleanly(r)
 
 
