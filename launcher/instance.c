@@ -219,8 +219,11 @@ static void child(struct instance *inst, char **argv, int in, int logfd, int fus
 	struct passwd *pw = getpwuid(inst->run_uid);
 	char home[PATH_MAX], user[64], env_s[128], env_i[128], env_h[PATH_MAX + 8],
 		env_u[80], env_l[80];
+	/* UMFS_NO_URING: over io_uring the kernel hands a request to the server at once,
+	 * and a caller then waits for the answer unkillably; a file system its user has
+	 * stopped (SIGSTOP) would then hold umfsd's children, and umfsd, for good. */
 	char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", env_h, env_u, env_l, env_s, env_i,
-			 NULL };
+			 "UMFS_NO_URING=1", NULL };
 	sigset_t none;
 	int fds[3] = { in, logfd, fusefd };
 

@@ -248,6 +248,8 @@ static bool want_uring(umfs_session *s, const char **why)
 	s->conn.wanted &= ~FUSE_OVER_IO_URING; /* only this function asks for it */
 	if (s->cfg.no_uring)
 		*why = "turned off";
+	else if (getenv("UMFS_NO_URING") && *getenv("UMFS_NO_URING"))
+		*why = "turned off by UMFS_NO_URING";
 	else if (s->cfg.single_threaded)
 		*why = "not used by a single-threaded session";
 	else if (!uring_built())

@@ -469,6 +469,10 @@ def test_source_enospc_and_erofs(workdir):
                     os.fsync(f.fileno())
             expect_errno(errno.ENOSPC, fill)
             os.unlink(m.p('big'))
+            # The space comes back when the last descriptor of the file closes in the
+            # source: mirror's, at the RELEASE that close(2) sends without waiting.
+            wait_for('the space of a removed file',
+                     lambda: os.statvfs(src).f_bfree * os.statvfs(src).f_frsize >= 512 * 1024)
             write_file(m.p('small'), b'ok')
             H.check(H.run(['mount', '-o', 'remount,ro', src]))
             expect_errno(errno.EROFS, write_file, m.p('new'), b'')
