@@ -245,10 +245,12 @@ static void end_session(umfs_session *s, int error)
 /* Whether to ask for FUSE-over-io_uring; if not, why (for the log). */
 static bool want_uring(umfs_session *s, const char **why)
 {
+	const char *env_off = getenv("UMFS_NO_URING");
+
 	s->conn.wanted &= ~FUSE_OVER_IO_URING; /* only this function asks for it */
 	if (s->cfg.no_uring)
 		*why = "turned off";
-	else if (getenv("UMFS_NO_URING") && *getenv("UMFS_NO_URING"))
+	else if (env_off && *env_off)
 		*why = "turned off by UMFS_NO_URING";
 	else if (s->cfg.single_threaded)
 		*why = "not used by a single-threaded session";

@@ -157,27 +157,24 @@ int msearch_changed(umfs_req *req, struct mnode *dir, int result)
 		return result;
 	x = calloc(1, sizeof *x);
 	err = x ? list_names(dir, x) : -ENOMEM;
-	if (err || x->len == 0)
-		goto out;
-	x->s = umfs_req_session(req);
-	x->m = m;
-	x->dir = dir;
-	mnode_hold(m, dir);
-	pthread_mutex_lock(&m->lock);
-	m->expiring++;
-	pthread_mutex_unlock(&m->lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = -pthread_create(&t, &attr, expire_names, x);
-	pthread_attr_destroy(&attr);
-	if (!err)
-		return result;
-	free(x->names);
-	x->names = NULL;
-	x->len = 0;
-	expire_names(x); /* with nothing to expire: gives back the hold, frees x */
-	x = NULL;
-out:
+	if (!err && x->len > 0) {
+		x->s = umfs_req_session(req);
+		x->m = m;
+		x->dir = dir;
+		mnode_hold(m, dir);
+		pthread_mutex_lock(&m->lock);
+		m->expiring++;
+		pthread_mutex_unlock(&m->lock);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		err = -pthread_create(&t, &attr, expire_names, x);
+		pthread_attr_destroy(&attr);
+		if (!err)
+			return result;
+		x->len = 0;
+		expire_names(x); /* expires nothing: gives back the hold, frees x */
+		x = NULL;
+	}
 	if (err)
 		umfs_log(UMFS_LOG_WARNING, "mirror: names in a directory made private stay "
 			 "cached for up to the entry timeout: %s", strerror(-err));
