@@ -42,7 +42,8 @@ struct worker {
 	umfs_session *s;
 	pthread_t thread;
 	bool started;
-	int fd;
+	struct seat seat; /* its descriptors of the connection (pool.h) */
+	int from;         /* the one the request in hand came from: its reply goes there */
 	struct reqbuf *rb;
 };
 
@@ -339,8 +340,11 @@ void session_init_reply(umfs_req *req)
 	if (uring && rc == 0 && (rc = uring_start(s)) < 0)
 		umfs_log(UMFS_LOG_WARNING, "transport: /dev/fuse (io_uring could not start: %s)",
 			 strerror(-rc));
-	else if (!uring)
-		umfs_log(UMFS_LOG_INFO, "transport: /dev/fuse (io_uring %s)", why);
+	else if (uring)
+		pool_stop_polling(&s->pool); /* requests come through the rings now */
+	else
+		umfs_log(UMFS_LOG_INFO, "transport: /dev/fuse (io_uring %s), busy polling %s", why,
+			 atomic_load(&s->pool.max_window_us) ? "on" : "off");
 	umfs_log(UMFS_LOG_DEBUG, "INIT: kernel 7.%u, using 7.%u, flags %#llx, max_write %u",
 		in->minor, s->conn.proto_minor, (unsigned long long)s->conn.wanted, out.max_write);
 }
@@ -353,7 +357,7 @@ static void serve_one(struct worker *w, size_t len)
 
 	req->s = w->s;
 	req->rb = w->rb;
-	req->fd = w->fd;
+	req->fd = w->from;
 	req->ent = NULL;
 	req->out_buf = w->rb->out;
 	req->out_size = w->s->out_size;
@@ -408,28 +412,15 @@ static int detach_deferred(struct worker *w)
 	return 0;
 }
 
-/*
- * The next request: a blocking read, which the kernel answers by waking one idle
- * worker (its waits are exclusive), so a request costs two system calls, read and
- * write. On this project's test machines a system call costs about 2 microseconds,
- * a tenth of a round trip; a non-blocking read with a poll cost two more. The
- * session's end reaches a worker blocked here through pthread_cancel (stop_workers):
- * cancellation is enabled only during this read, so a worker inside a callback
- * finishes it first. Returns the length, -1 with errno set, or 0 when the session
- * ends.
- */
+/* The next request (pool.c says who reads and how it waits). Returns the length,
+ * -1 with errno set, or 0 when the session ends. */
 static ssize_t next_request(struct worker *w)
 {
 	umfs_session *s = w->s;
-	ssize_t n;
-	int old;
 
 	if (atomic_load(&s->exiting))
 		return 0;
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
-	n = read(w->fd, w->rb->in, s->in_size);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	return n;
+	return pool_read(&s->pool, &w->seat, &s->exiting, w->rb->in, s->in_size, &w->from);
 }
 
 static void *worker_main(void *arg)
@@ -471,11 +462,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* A descriptor of its own for each worker after the first, so reads don't contend. */
-static int clone_fd(int master)
+/* Another descriptor of the connection (FUSE_DEV_IOC_CLONE): each worker reads its
+ * own, so reads don't contend, plus a non-blocking one to poll (pool.c). */
+static int clone_fd(int master, int flags)
 {
 	uint32_t m = (uint32_t)master;
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC | flags);
 
 	if (fd < 0)
 		return -errno;
@@ -506,27 +498,59 @@ void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_thre
 	s->cfg.single_threaded = single_threaded;
 }
 
+/* The longest polling window (pool.c): the configuration's, else UMFS_POLL_US's. */
+static unsigned poll_window_us(const struct umfs_config *c)
+{
+	const char *env = getenv("UMFS_POLL_US");
+	long us = c->poll_us;
+
+	if (us == 0 && env && *env)
+		us = strtol(env, NULL, 10) > 0 ? strtol(env, NULL, 10) : -1;
+	if (us == 0)
+		us = POOL_DEFAULT_POLL_US;
+	if (us > 100000)
+		us = 100000; /* a tenth of a second: beyond that it is just a busy loop */
+	return us > 0 ? (unsigned)us : 0;
+}
+
 static int start_workers(umfs_session *s)
 {
+	unsigned window = poll_window_us(&s->cfg);
+	int rc;
+
 	s->nworkers = worker_count(&s->cfg);
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (!s->workers)
 		return -ENOMEM;
 	for (unsigned i = 0; i < s->nworkers; i++)
-		s->workers[i].fd = -1; /* nothing to close yet */
+		s->workers[i].seat = (struct seat){ -1, -1 }; /* nothing to close yet */
 	if (fcntl(s->mnt.fd, F_SETFL, fcntl(s->mnt.fd, F_GETFL) & ~O_NONBLOCK) < 0)
 		return -errno;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct seat *seat = &s->workers[i].seat;
+
+		seat->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd, 0);
+		if (seat->fd < 0) {
+			/* An old kernel without cloning: share the one descriptor. */
+			umfs_log(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
+				strerror(-seat->fd));
+			seat->fd = s->mnt.fd;
+		}
+		seat->poll_fd = window ? clone_fd(s->mnt.fd, O_NONBLOCK) : -1;
+		if (seat->poll_fd < 0)
+			window = 0; /* one worker that cannot poll: nobody polls */
+	}
+	rc = pool_init(&s->pool, window);
+	if (rc < 0)
+		return rc;
+	s->pool_ready = true;
+	umfs_log(UMFS_LOG_DEBUG, "%u workers, busy polling up to %u us", s->nworkers, window);
+	if (window && s->nworkers > 1 && (rc = pool_start_watcher(&s->pool)) < 0)
+		return rc;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
 		w->s = s;
-		w->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd);
-		if (w->fd < 0) {
-			/* An old kernel without cloning: share the one descriptor. */
-			umfs_log(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
-				strerror(-w->fd));
-			w->fd = s->mnt.fd;
-		}
 		w->rb = reqbuf_new(s);
 		if (!w->rb)
 			return -ENOMEM;
@@ -542,6 +566,8 @@ static int start_workers(umfs_session *s)
 static void stop_workers(umfs_session *s)
 {
 	umfs_session_exit(s);
+	if (s->pool_ready)
+		pool_stop(&s->pool); /* wakes the parked workers */
 	for (unsigned i = 0; i < s->nworkers; i++)
 		if (s->workers[i].started)
 			pthread_cancel(s->workers[i].thread);
@@ -550,10 +576,15 @@ static void stop_workers(umfs_session *s)
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->fd >= 0 && w->fd != s->mnt.fd)
-			close(w->fd);
+		if (w->seat.fd >= 0 && w->seat.fd != s->mnt.fd)
+			close(w->seat.fd);
+		if (w->seat.poll_fd >= 0)
+			close(w->seat.poll_fd);
 		reqbuf_free(w->rb);
 	}
+	if (s->pool_ready)
+		pool_destroy(&s->pool);
+	s->pool_ready = false;
 	/* After the workers: the one that answered INIT may have been starting it. */
 	uring_stop(s);
 	free(s->workers);

@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "mount.h"
 #include "nodes.h"
+#include "pool.h"
 
 struct umfs_conn {
 	uint32_t proto_minor;
@@ -90,6 +91,8 @@ struct umfs_session {
 	bool mask_saved;
 	struct worker *workers;
 	unsigned nworkers;
+	struct pool pool;        /* who reads /dev/fuse next (pool.c) */
+	bool pool_ready;
 	size_t in_size, out_size; /* per-request buffer sizes */
 	/* Retrieve notifications waiting for the kernel's NOTIFY_REPLY (notify.c). */
 	pthread_mutex_t retrieve_lock;

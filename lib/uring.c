@@ -246,7 +246,7 @@ int uring_reply(umfs_req *req, size_t len)
 
 /* ---- the pool's life ---- */
 
-static void pool_free(struct uring_pool *p)
+static void rings_free(struct uring_pool *p)
 {
 	for (unsigned i = 0; i < p->nrings; i++) {
 		struct uring_ring *r = &p->rings[i];
@@ -275,7 +275,7 @@ void uring_release(struct uring_ent *e)
 	struct uring_pool *p = e->ring->pool;
 
 	if (atomic_fetch_sub(&p->refs, 1) == 1)
-		pool_free(p);
+		rings_free(p);
 }
 
 /* ---- serving ---- */
@@ -496,7 +496,7 @@ static unsigned rings_per_queue(umfs_session *s, unsigned nqueues)
 	return workers < MIN_RINGS_PER_QUEUE ? MIN_RINGS_PER_QUEUE : workers;
 }
 
-static struct uring_pool *pool_new(umfs_session *s)
+static struct uring_pool *rings_new(umfs_session *s)
 {
 	struct uring_pool *p = calloc(1, sizeof(*p));
 	unsigned per;
@@ -515,7 +515,7 @@ static struct uring_pool *pool_new(umfs_session *s)
 	p->rings = calloc(p->nrings, sizeof(*p->rings));
 	if (!p->rings) {
 		p->nrings = 0;
-		pool_free(p);
+		rings_free(p);
 		return NULL;
 	}
 	for (unsigned i = 0; i < p->nrings; i++) {
@@ -543,12 +543,12 @@ static struct uring_pool *pool_new(umfs_session *s)
 	}
 	return p;
 fail:
-	pool_free(p);
+	rings_free(p);
 	return NULL;
 }
 
 /* Wake every ring's thread and wait for it; the rings close as their threads end. */
-static void pool_stop(struct uring_pool *p)
+static void rings_stop(struct uring_pool *p)
 {
 	uint64_t one = 1;
 
@@ -563,7 +563,7 @@ static void pool_stop(struct uring_pool *p)
 
 int uring_start(umfs_session *s)
 {
-	struct uring_pool *p = pool_new(s);
+	struct uring_pool *p = rings_new(s);
 	unsigned started = 0;
 	int rc = 0;
 
@@ -586,7 +586,7 @@ int uring_start(umfs_session *s)
 	if (rc < 0) {
 		/* At the first refusal the kernel gives up io_uring for this connection and
 		 * keeps using /dev/fuse; the rings that did register are closed. */
-		pool_stop(p);
+		rings_stop(p);
 		uring_release(p->rings[0].ents);
 		return rc;
 	}
@@ -603,7 +603,7 @@ void uring_stop(umfs_session *s)
 	if (!p)
 		return;
 	s->uring = NULL;
-	pool_stop(p);
+	rings_stop(p);
 	uring_release(p->rings[0].ents);
 }
 

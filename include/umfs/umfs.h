@@ -376,6 +376,11 @@ struct umfs_config {
 	/* Serve requests through /dev/fuse only, even where the kernel offers
 	 * FUSE-over-io_uring (module parameter fuse.enable_uring=Y). */
 	int no_uring;
+	/* Busy polling: after a reply, a worker keeps reading for up to this many
+	 * microseconds before it sleeps, which saves the kernel a wake-up when the
+	 * next request comes that soon (the window adapts to the traffic).
+	 * 0 = the default (50, or UMFS_POLL_US from the environment); < 0 = never. */
+	int poll_us;
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);

@@ -92,6 +92,19 @@ def test_deferred_replies_from_another_thread(testfs):
         os.close(fd)
 
 
+def test_a_callback_waiting_for_another_request_does_not_stall_it(testfs):
+    # The read of /gate waits on its worker until /bump is written. Only one worker
+    # reads /dev/fuse at a time (the others wait their turn, so that it can poll
+    # without the kernel waking them): the write must still be served, by a worker
+    # the pool gives the turn to once the read has held it a while.
+    gate = subprocess.Popen(["cat", os.path.join(testfs, "gate")], stdout=subprocess.PIPE)
+    time.sleep(0.3)  # the read is in its callback by now
+    assert gate.poll() is None
+    with open(os.path.join(testfs, "bump"), "w") as f:
+        f.write("x")
+    assert gate.communicate(timeout=30)[0] == b"open\n"
+
+
 class Alarm(Exception):
     pass
 

@@ -95,6 +95,7 @@ def test_bad_mount_option(mnt):
     ['--threads', 'abc'], ['--threads', '-3'], ['--max-size', '12Q'], ['--max-size', ''],
     ['--max-nodes', 'many'], ['--max-nodes', '-5'], ['--attr-timeout', 'soon'],
     ['--entry-timeout', '-1'], ['--negative-timeout', '1e99'], ['--negative-timeout', 'nan'],
+    ['--poll-us', 'soon'], ['--poll-us', '-5'], ['--poll-us', '100001'], ['--poll-us', ''],
 ], ids=lambda a: '%s=%s' % (a[0], a[1] or 'empty'))
 def test_bad_option_values(mnt, args):
     res = H.umfs('mount', 'memfs', mnt, *args)
@@ -208,14 +209,27 @@ def test_external_umount_stops_daemon(mnt):
 
 
 @pytest.mark.parametrize('args', [['-s'], ['--threads', '1'], ['--threads', '4'],
-                                  ['--max-size', '1G', '--max-nodes', '100000']],
-                         ids=['single', 'threads1', 'threads4', 'limits'])
+                                  ['--max-size', '1G', '--max-nodes', '100000'],
+                                  ['--poll-us', '0'], ['--poll-us', '2000', '--threads', '3']],
+                         ids=['single', 'threads1', 'threads4', 'limits', 'nopoll', 'poll2ms'])
 def test_mount_variants(mnt, args):
     m = H.umfs_mount('memfs', mnt, *args)
     for i in range(100):
         write_file(m.p('f%d' % i), b'%d' % i)
     assert sorted(os.listdir(mnt)) == sorted('f%d' % i for i in range(100))
     assert read_file(m.p('f42')) == b'42'
+    check(m.unmount())
+
+
+@pytest.mark.parametrize('args,state', [([], 'on'), (['--poll-us', '0'], 'off')],
+                         ids=['default', 'off'])
+def test_busy_polling_is_reported(mnt, args, state):
+    # --no-uring: over io_uring the rings carry the requests and nothing polls.
+    m = H.umfs_mount('memfs', mnt, '--no-uring', *args, foreground=True)
+    H.wait_for(lambda: 'busy polling' in m.stderr_text(), timeout=60)
+    assert 'busy polling %s' % state in m.stderr_text(), m.stderr_text()
+    write_file(m.p('f'), b'x')
+    assert read_file(m.p('f')) == b'x'
     check(m.unmount())
 
 

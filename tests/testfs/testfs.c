@@ -15,6 +15,9 @@
  *   /store       writing anything puts "stored!\n" (as long) into the kernel's cache of /cached
  *                (notify_store), whose own content is "fs data\n"
  *   /cached      "fs data\n", cached by the kernel for a day
+ *   /gate        a read at offset 0 waits in its callback (on the worker, not
+ *                deferred) until /bump is written, then reads "open\n": another
+ *                worker must serve that write meanwhile
  *
  * Usage: testfs MOUNTPOINT [-d]   (foreground)
  */
@@ -30,7 +33,7 @@
 
 #include <umfs/umfs.h>
 
-enum { ROOT, COUNTER, BUMP, SLOW, BLOCK, INTERRUPTS, TOGGLE, FLAG, STORE, CACHED, NNODES };
+enum { ROOT, COUNTER, BUMP, SLOW, BLOCK, INTERRUPTS, TOGGLE, FLAG, STORE, CACHED, GATE, NNODES };
 
 struct node {
 	const char *name;
@@ -43,6 +46,7 @@ static struct node nodes[NNODES] = {
 	[BLOCK] = { "block", S_IFREG | 0444 },   [INTERRUPTS] = { "interrupts", S_IFREG | 0444 },
 	[TOGGLE] = { "toggle", S_IFREG | 0222 }, [FLAG] = { "flag", S_IFREG | 0444 },
 	[STORE] = { "store", S_IFREG | 0222 },   [CACHED] = { "cached", S_IFREG | 0444 },
+	[GATE] = { "gate", S_IFREG | 0444 },
 };
 
 static atomic_int counter;
@@ -63,6 +67,7 @@ static int content(int id, char *buf, size_t size)
 	case SLOW: return snprintf(buf, size, "slow\n");
 	case INTERRUPTS: return snprintf(buf, size, "%d\n", atomic_load(&interrupts));
 	case CACHED: return snprintf(buf, size, "fs data\n");
+	case GATE: return snprintf(buf, size, "open\n");
 	default: return 0;
 	}
 }
@@ -107,7 +112,7 @@ static int t_open(umfs_req *req, void *node, int flags, struct umfs_open *out)
 
 	/* The counter's pages stay cached until the file system says otherwise. */
 	out->keep_cache = id == COUNTER || id == CACHED;
-	out->direct_io = id == SLOW || id == BLOCK || id == INTERRUPTS;
+	out->direct_io = id == SLOW || id == BLOCK || id == INTERRUPTS || id == GATE;
 	return 0;
 }
 
@@ -168,6 +173,15 @@ static int t_read(umfs_req *req, void *node, void *fh, void *buf, size_t size, o
 		}
 		pthread_detach(t);
 		return UMFS_DEFERRED;
+	}
+	if (id == GATE && off == 0) { /* wait here, at most 20 s, for a write to /bump */
+		struct timespec ms1 = { 0, 1000 * 1000 };
+		int start = atomic_load(&counter);
+
+		for (int i = 0; i < 20000 && atomic_load(&counter) == start; i++)
+			nanosleep(&ms1, NULL);
+		if (atomic_load(&counter) == start)
+			return -ETIMEDOUT; /* nobody served the write */
 	}
 	n = content(id, text, sizeof(text));
 	if (off >= n)

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - which worker reads /dev/fuse next, and how it waits.
+ *
+ * A request's round trip is mostly wake-ups: the request wakes a server thread asleep
+ * in read(2), the reply wakes the caller. On a small virtual machine (this project's
+ * have 2 CPUs) waking a sleeping thread costs as much as all the work of a simple
+ * request. So the worker that just replied goes on reading without sleeping
+ * (non-blocking reads on a second descriptor of the connection) for a short window,
+ * and so takes a synchronous caller's next request before the kernel has anybody to
+ * wake. That pays only if no other worker sleeps in read(2), for the kernel would wake
+ * that one for every request; so one worker reads at a time and the others wait in
+ * the pool (parked). A watcher thread gives the turn to a parked worker when the
+ * reader has held a request for a whole tick (a slow callback, or one that waits for
+ * another request), so a slow request holds up the others for a tick at most.
+ *
+ * The window adapts, as KVM's halt polling does: it widens when a request came soon
+ * after the window closed, and narrows when none came for a whole longest window, so
+ * an idle worker soon sleeps at once. With polling off (umfs_config.poll_us < 0,
+ * UMFS_POLL_US=0, the io_uring transport, or a kernel without FUSE_DEV_IOC_CLONE),
+ * every worker sleeps in read(2) and the kernel wakes one per request.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool.h"
+
+#define TICK_NS (500 * 1000ULL) /* the watcher's period while requests are held */
+#define MIN_WINDOW_US 5         /* the first step when a window widens from none */
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+int pool_init(struct pool *p, unsigned max_poll_us)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	atomic_init(&p->taken, 0);
+	atomic_init(&p->max_window_us, max_poll_us);
+	atomic_init(&p->window_us, max_poll_us);
+	rc = pthread_condattr_init(&attr);
+	if (rc == 0)
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&p->tick, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return -rc;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->turn, NULL);
+	return 0;
+}
+
+/* Give the turn to a parked worker whenever the requests in hand have been held for
+ * a tick with nobody reading. Sleeps without a timeout while the reader does. */
+static void *watch(void *arg)
+{
+	struct pool *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		uint64_t seen, until;
+		struct timespec ts;
+		bool held;
+
+		if (!atomic_load(&p->max_window_us) || (p->readers && p->sleepers == p->readers)) {
+			p->watcher_idle = true;
+			pthread_cond_wait(&p->tick, &p->lock);
+			p->watcher_idle = false;
+			continue;
+		}
+		seen = atomic_load(&p->taken);
+		held = p->readers == 0;
+		until = now_ns() + TICK_NS;
+		ts.tv_sec = (time_t)(until / 1000000000ULL);
+		ts.tv_nsec = (long)(until % 1000000000ULL);
+		pthread_cond_timedwait(&p->tick, &p->lock, &ts);
+		if (held && !p->stopping && p->readers == 0 && p->parked &&
+		    atomic_load(&p->taken) == seen)
+			pthread_cond_signal(&p->turn);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int pool_start_watcher(struct pool *p)
+{
+	int rc = pthread_create(&p->watcher, NULL, watch, p);
+
+	if (rc != 0)
+		return -rc;
+	p->watcher_started = true;
+	return 0;
+}
+
+void pool_stop_polling(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	atomic_store(&p->max_window_us, 0);
+	pthread_cond_broadcast(&p->turn);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->turn);
+	pthread_cond_broadcast(&p->tick);
+	pthread_mutex_unlock(&p->lock);
+	if (p->watcher_started)
+		pthread_join(p->watcher, NULL);
+	p->watcher_started = false;
+}
+
+void pool_destroy(struct pool *p)
+{
+	pthread_cond_destroy(&p->turn);
+	pthread_cond_destroy(&p->tick);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Wait until nobody else reads (when polling). Returns false when the pool stops. */
+static bool take_turn(struct pool *p, const struct seat *seat, bool *polling)
+{
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		*polling = atomic_load(&p->max_window_us) && seat->poll_fd >= 0;
+		if (p->stopping) {
+			pthread_mutex_unlock(&p->lock);
+			return false;
+		}
+		if (!*polling || p->readers == 0)
+			break;
+		p->parked++;
+		pthread_cond_wait(&p->turn, &p->lock);
+		p->parked--;
+	}
+	p->readers++;
+	pthread_mutex_unlock(&p->lock);
+	return true;
+}
+
+/* Non-blocking reads until a request comes or the window closes (-1, EAGAIN). */
+static ssize_t poll_window(const struct seat *seat, const atomic_bool *exiting, void *buf,
+			   size_t size, uint64_t end)
+{
+	do {
+		ssize_t n = read(seat->poll_fd, buf, size);
+
+		if (n >= 0 || errno != EAGAIN)
+			return n;
+		if (atomic_load(exiting))
+			return 0;
+	} while (now_ns() < end);
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The next window: wider when the request came within a longest window of the
+ * start, narrower when it took longer. */
+static void adapt(struct pool *p, unsigned window, uint64_t waited_ns)
+{
+	unsigned max = atomic_load(&p->max_window_us), next;
+
+	if (waited_ns <= (uint64_t)max * 1000)
+		next = window ? window * 2 : MIN_WINDOW_US;
+	else
+		next = window / 2 < MIN_WINDOW_US ? 0 : window / 2;
+	atomic_store(&p->window_us, next < max ? next : max);
+}
+
+/* Sleep in read(2), the only place a worker may be cancelled (stop_workers). */
+static ssize_t sleep_read(int fd, void *buf, size_t size)
+{
+	ssize_t n;
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+	n = read(fd, buf, size);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return n;
+}
+
+ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
+		  void *buf, size_t size, int *from)
+{
+	for (;;) {
+		unsigned window = 0;
+		uint64_t start = 0;
+		bool polling;
+		ssize_t n;
+		int e;
+
+		if (!take_turn(p, seat, &polling))
+			return 0;
+		n = -1;
+		errno = EAGAIN;
+		*from = seat->poll_fd;
+		if (polling) {
+			window = atomic_load(&p->window_us);
+			start = now_ns();
+			if (window)
+				n = poll_window(seat, exiting, buf, size,
+						start + (uint64_t)window * 1000);
+		}
+		if (n < 0 && errno == EAGAIN) {
+			pthread_mutex_lock(&p->lock);
+			if (polling && p->readers > 1) {
+				/* The watcher added a reader meanwhile: one sleeper is enough. */
+				p->readers--;
+				pthread_mutex_unlock(&p->lock);
+				continue;
+			}
+			p->sleepers++;
+			pthread_mutex_unlock(&p->lock);
+			*from = seat->fd;
+			n = sleep_read(seat->fd, buf, size);
+			e = errno;
+			if (polling && n > 0)
+				adapt(p, window, now_ns() - start);
+			pthread_mutex_lock(&p->lock);
+			p->sleepers--;
+			if (p->watcher_idle)
+				pthread_cond_signal(&p->tick); /* a request in hand: watch it */
+		} else {
+			e = errno;
+			pthread_mutex_lock(&p->lock);
+		}
+		p->readers--;
+		pthread_mutex_unlock(&p->lock);
+		if (n > 0)
+			atomic_fetch_add(&p->taken, 1);
+		errno = e;
+		return n;
+	}
+}
