@@ -12,7 +12,11 @@
  * that one for every request; so one worker reads at a time and the others wait in
  * the pool (parked). A watcher thread gives the turn to a parked worker when the
  * reader has held a request for a whole tick (a slow callback, or one that waits for
- * another request), so a slow request holds up the others for a tick at most.
+ * another request), so a slow request holds up the others for a tick at most. A
+ * worker that served a large read or write sleeps at once instead of polling:
+ * streams of large requests are bound by CPU, not by wake-ups, and polling would
+ * take CPU from the workers (handing the turn on at once for such requests, to let
+ * readahead keep two workers busy, measured no better on 2 CPUs).
  *
  * The window adapts, as KVM's halt polling does: it widens when a request came soon
  * after the window closed, and narrows when none came for a whole longest window, so
@@ -27,7 +31,8 @@
 
 #include "pool.h"
 
-#define TICK_NS (500 * 1000ULL) /* the watcher's period while requests are held */
+#define TICK_NS (500 * 1000ULL) /* the watcher's period while requests come */
+#define QUIET_TICKS 100         /* ticks without a request before the watcher rests */
 #define MIN_WINDOW_US 5         /* the first step when a window widens from none */
 
 static uint64_t now_ns(void)
@@ -61,10 +66,13 @@ int pool_init(struct pool *p, unsigned max_poll_us)
 }
 
 /* Give the turn to a parked worker whenever the requests in hand have been held for
- * a tick with nobody reading. Sleeps without a timeout while the reader does. */
+ * a tick with nobody reading. Once no request came for QUIET_TICKS and the reader
+ * sleeps in read(2), rest without a timeout: the reader wakes the watcher when a
+ * request comes (only then, so a busy file system pays no wake-up for it). */
 static void *watch(void *arg)
 {
 	struct pool *p = arg;
+	unsigned quiet = 0;
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
@@ -72,10 +80,12 @@ static void *watch(void *arg)
 		struct timespec ts;
 		bool held;
 
-		if (!atomic_load(&p->max_window_us) || (p->readers && p->sleepers == p->readers)) {
+		if (!atomic_load(&p->max_window_us) ||
+		    (quiet >= QUIET_TICKS && p->readers && p->sleepers == p->readers)) {
 			p->watcher_idle = true;
 			pthread_cond_wait(&p->tick, &p->lock);
 			p->watcher_idle = false;
+			quiet = 0;
 			continue;
 		}
 		seen = atomic_load(&p->taken);
@@ -84,6 +94,7 @@ static void *watch(void *arg)
 		ts.tv_sec = (time_t)(until / 1000000000ULL);
 		ts.tv_nsec = (long)(until % 1000000000ULL);
 		pthread_cond_timedwait(&p->tick, &p->lock, &ts);
+		quiet = atomic_load(&p->taken) == seen ? quiet + 1 : 0;
 		if (held && !p->stopping && p->readers == 0 && p->parked &&
 		    atomic_load(&p->taken) == seen)
 			pthread_cond_signal(&p->turn);
@@ -192,7 +203,7 @@ static ssize_t sleep_read(int fd, void *buf, size_t size)
 }
 
 ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
-		  void *buf, size_t size, int *from)
+		  bool may_poll, void *buf, size_t size, int *from)
 {
 	for (;;) {
 		unsigned window = 0;
@@ -206,7 +217,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 		n = -1;
 		errno = EAGAIN;
 		*from = seat->poll_fd;
-		if (polling) {
+		if (polling && may_poll) {
 			window = atomic_load(&p->window_us);
 			start = now_ns();
 			if (window)
@@ -226,7 +237,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 			*from = seat->fd;
 			n = sleep_read(seat->fd, buf, size);
 			e = errno;
-			if (polling && n > 0)
+			if (polling && may_poll && n > 0)
 				adapt(p, window, now_ns() - start);
 			pthread_mutex_lock(&p->lock);
 			p->sleepers--;

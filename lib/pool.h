@@ -47,12 +47,13 @@ void pool_stop(struct pool *p);
 void pool_destroy(struct pool *p);
 
 /*
- * Wait for this worker's turn, then for the next request, into buf. Called with
- * cancellation disabled; only the sleep in read(2) may be cancelled. Returns the
+ * Wait for this worker's turn, then for the next request, into buf, polling first
+ * if may_poll and the pool polls at all. Called with cancellation disabled; only
+ * the sleep in read(2) may be cancelled. Returns the
  * length and the descriptor it came from (the reply must go there), 0 when the
  * session ends (*exiting), or -1 with errno set.
  */
 ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
-		  void *buf, size_t size, int *from);
+		  bool may_poll, void *buf, size_t size, int *from);
 
 #endif

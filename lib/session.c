@@ -44,6 +44,7 @@ struct worker {
 	bool started;
 	struct seat seat; /* its descriptors of the connection (pool.h) */
 	int from;         /* the one the request in hand came from: its reply goes there */
+	bool served_large; /* the last request was a large read or write */
 	struct reqbuf *rb;
 };
 
@@ -420,7 +421,24 @@ static ssize_t next_request(struct worker *w)
 
 	if (atomic_load(&s->exiting))
 		return 0;
-	return pool_read(&s->pool, &w->seat, &s->exiting, w->rb->in, s->in_size, &w->from);
+	return pool_read(&s->pool, &w->seat, &s->exiting, !w->served_large, w->rb->in,
+			 s->in_size, &w->from);
+}
+
+/* A large read or write: its callback takes a while (copying, ciphering), and the
+ * next request of such a stream is not worth polling for (pool.c). */
+static bool takes_a_while(const unsigned char *buf, size_t len)
+{
+	const struct fuse_in_header *h = (const void *)buf;
+	enum { LARGE = 64 * 1024 };
+
+	if (len < sizeof(*h))
+		return false;
+	if (h->opcode == FUSE_WRITE)
+		return len >= LARGE;
+	if (h->opcode == FUSE_READ && len >= sizeof(*h) + sizeof(struct fuse_read_in))
+		return ((const struct fuse_read_in *)(h + 1))->size >= LARGE;
+	return false;
 }
 
 static void *worker_main(void *arg)
@@ -453,6 +471,7 @@ static void *worker_main(void *arg)
 			}
 			break;
 		}
+		w->served_large = takes_a_while(w->rb->in, (size_t)n);
 		serve_one(w, (size_t)n);
 		if (w->rb->req.deferred && detach_deferred(w) < 0) {
 			end_session(s, -ENOMEM);
