@@ -523,8 +523,11 @@ static unsigned poll_window_us(const struct umfs_config *c)
 	const char *env = getenv("UMFS_POLL_US");
 	long us = c->poll_us;
 
-	if (us == 0 && env && *env)
-		us = strtol(env, NULL, 10) > 0 ? strtol(env, NULL, 10) : -1;
+	if (us == 0 && env && *env) {
+		us = strtol(env, NULL, 10);
+		if (us <= 0)
+			us = -1; /* UMFS_POLL_US=0: never */
+	}
 	if (us == 0)
 		us = POOL_DEFAULT_POLL_US;
 	if (us > 100000)
