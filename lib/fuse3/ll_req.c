@@ -247,11 +247,14 @@ int fuse_reply_lseek(fuse_req_t req, off_t off)
 
 /* ---- directory entries ----
  * The program sizes its readdir reply with fuse_add_direntry(); the entries are kept
- * in this private layout and handed to libumfs one by one at the reply. A plain entry
- * takes at most as much room as the kernel's (20 bytes and the name with its NUL
- * against 24 and the name), a plus entry more, so whatever the program fitted always
- * fits the kernel's buffer. Fields are read with memcpy: the program's buffer need
- * not be aligned. */
+ * in this private layout and handed to libumfs one by one at the reply. Each takes
+ * exactly the room of the kernel's entry (fuse_dirent: 24 bytes and the name;
+ * fuse_direntplus: 152 and the name; 8-byte aligned), which holds the private one
+ * (20 or 122 bytes and the name with its NUL): a program fits exactly as many
+ * entries into a reply as on libfuse, and all of them fit the kernel's buffer
+ * (a larger private entry meant more round trips; a smaller one, entries dropped
+ * and asked for again). Fields are read with memcpy: the program's buffer need not
+ * be aligned. */
 struct ent_hdr {
 	uint64_t off;
 	uint64_t ino;
@@ -260,15 +263,26 @@ struct ent_hdr {
 	char name[];        /* NUL-terminated */
 };
 
+/* The attributes the kernel takes (struct fuse_attr), with st_rdev whole. */
+struct packed_stat {
+	uint64_t ino, size, blocks, rdev;
+	int64_t atime, mtime, ctime;
+	uint32_t atimensec, mtimensec, ctimensec, mode, nlink, uid, gid, blksize;
+};
+
 struct ent_plus {
 	uint64_t off;
-	struct fuse_entry_param e;
+	uint64_t ino;       /* fuse_entry_param.ino: the entry's node */
+	double entry_timeout, attr_timeout;
+	struct packed_stat st;
 	uint16_t namelen;
-	char name[];
+	char name[];        /* NUL-terminated */
 };
 
 #define ENT_NAME offsetof(struct ent_hdr, name)
 #define PLUS_NAME offsetof(struct ent_plus, name)
+#define KERNEL_DIRENT 24      /* sizeof(struct fuse_dirent) without the name */
+#define KERNEL_DIRENTPLUS 152 /* sizeof(struct fuse_direntplus) without the name */
 #define NAME_MAX_LEN 1024
 
 static size_t align8(size_t n)
@@ -280,7 +294,7 @@ size_t fuse_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *
 			 const struct stat *stbuf, off_t off)
 {
 	size_t namelen = strlen(name);
-	size_t len = align8(ENT_NAME + namelen + 1);
+	size_t len = align8(KERNEL_DIRENT + namelen);
 	uint64_t u64;
 	uint16_t u16;
 
@@ -306,20 +320,30 @@ size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const c
 			      const struct fuse_entry_param *e, off_t off)
 {
 	size_t namelen = strlen(name);
-	size_t len = align8(PLUS_NAME + namelen + 1);
-	uint64_t u64;
-	uint16_t u16;
+	size_t len = align8(KERNEL_DIRENTPLUS + namelen);
+	struct ent_plus hdr;
 
 	(void)req;
 	if (!buf || len > bufsize)
 		return len;
 	if (namelen > NAME_MAX_LEN)
 		namelen = 0;
-	u64 = (uint64_t)off;
-	memcpy(buf + offsetof(struct ent_plus, off), &u64, sizeof(u64));
-	memcpy(buf + offsetof(struct ent_plus, e), e, sizeof(*e));
-	u16 = (uint16_t)namelen;
-	memcpy(buf + offsetof(struct ent_plus, namelen), &u16, sizeof(u16));
+	hdr.off = (uint64_t)off;
+	hdr.ino = e->ino;
+	hdr.entry_timeout = e->entry_timeout;
+	hdr.attr_timeout = e->attr_timeout;
+	hdr.st = (struct packed_stat){
+		.ino = e->attr.st_ino, .size = (uint64_t)e->attr.st_size,
+		.blocks = (uint64_t)e->attr.st_blocks, .rdev = e->attr.st_rdev,
+		.atime = e->attr.st_atim.tv_sec, .mtime = e->attr.st_mtim.tv_sec,
+		.ctime = e->attr.st_ctim.tv_sec, .atimensec = (uint32_t)e->attr.st_atim.tv_nsec,
+		.mtimensec = (uint32_t)e->attr.st_mtim.tv_nsec,
+		.ctimensec = (uint32_t)e->attr.st_ctim.tv_nsec, .mode = e->attr.st_mode,
+		.nlink = (uint32_t)e->attr.st_nlink, .uid = e->attr.st_uid, .gid = e->attr.st_gid,
+		.blksize = (uint32_t)e->attr.st_blksize,
+	};
+	hdr.namelen = (uint16_t)namelen;
+	memcpy(buf, &hdr, PLUS_NAME);
 	memcpy(buf + PLUS_NAME, name, namelen);
 	memset(buf + PLUS_NAME + namelen, 0, len - PLUS_NAME - namelen);
 	return len;
@@ -328,14 +352,26 @@ size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const c
 /* The program's plus entry at p as libumfs's entry. */
 static void plus_entry(const char *p, struct umfs_entry *ue, fuse_ino_t *ino)
 {
-	const char *e = p + offsetof(struct ent_plus, e);
+	struct ent_plus h;
+	struct stat *st = &ue->attr;
 
-	memcpy(ino, e + offsetof(struct fuse_entry_param, ino), sizeof(*ino));
-	memcpy(&ue->attr, e + offsetof(struct fuse_entry_param, attr), sizeof(ue->attr));
-	memcpy(&ue->entry_timeout, e + offsetof(struct fuse_entry_param, entry_timeout),
-	       sizeof(ue->entry_timeout));
-	memcpy(&ue->attr_timeout, e + offsetof(struct fuse_entry_param, attr_timeout),
-	       sizeof(ue->attr_timeout));
+	memcpy(&h, p, PLUS_NAME);
+	*ino = h.ino;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = h.st.ino;
+	st->st_size = (off_t)h.st.size;
+	st->st_blocks = (blkcnt_t)h.st.blocks;
+	st->st_rdev = h.st.rdev;
+	st->st_atim = (struct timespec){ h.st.atime, h.st.atimensec };
+	st->st_mtim = (struct timespec){ h.st.mtime, h.st.mtimensec };
+	st->st_ctim = (struct timespec){ h.st.ctime, h.st.ctimensec };
+	st->st_mode = h.st.mode;
+	st->st_nlink = h.st.nlink;
+	st->st_uid = h.st.uid;
+	st->st_gid = h.st.gid;
+	st->st_blksize = h.st.blksize;
+	ue->entry_timeout = h.entry_timeout;
+	ue->attr_timeout = h.attr_timeout;
 	ue->node = ino_node(*ino);
 }
 
@@ -387,7 +423,7 @@ static int reply_dir(fuse_req_t req, const char *buf, size_t size)
 			st.st_mode = (mode_t)type << 12;
 			full = umfs_dir_add(req->dir, p + hlen, &st, NULL, (off_t)off) != 0;
 		}
-		pos += align8(hlen + namelen + 1);
+		pos += align8((req->plus ? KERNEL_DIRENTPLUS : KERNEL_DIRENT) + namelen);
 	}
 	return req_done(req, 0);
 }
