@@ -36,7 +36,7 @@ struct seat {
 	int poll_fd; /* O_NONBLOCK reads, a clone of the same connection; -1: none */
 };
 
-/* max_poll_us 0: never poll (a single worker still may: it has nobody to wake). */
+/* max_poll_us: the longest polling window; 0: never poll, every worker just reads. */
 int pool_init(struct pool *p, unsigned max_poll_us);
 /* Start the watcher (only when there is more than one worker). */
 int pool_start_watcher(struct pool *p);

@@ -202,14 +202,13 @@ int cfs_setxattr(umfs_req *req, void *node, const char *name, const void *value,
 	return err;
 }
 
-int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size)
+/* The store of n's attributes and the stored name of attribute name, for reading
+ * or removing it: the descriptor, or -ENODATA when there is none, or refused. */
+static int existing_record(umfs_req *req, struct cnode *n, const char *name, int refused,
+			   uint8_t id[CF_ID_LEN], char stored[CX_STORED_LEN + 1])
 {
 	struct cryptfs *c = CFS(req);
-	struct cnode *n = node;
-	uint8_t id[CF_ID_LEN];
-	char stored[CX_STORED_LEN + 1], pname[CX_NAME_MAX + 1];
-	const uint8_t *value;
-	int err = check(req, name, -ENODATA);
+	int err = check(req, name, refused);
 
 	if (!err)
 		err = cfs_object_id(c, n, id);
@@ -218,8 +217,20 @@ int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t 
 	if (err)
 		return err == -EPERM ? -ENODATA : err;
 	int sfd = store_open(c, id, false);
+	return sfd == -ENOENT ? -ENODATA : sfd;
+}
+
+int cfs_getxattr(umfs_req *req, void *node, const char *name, void *buf, size_t size)
+{
+	struct cryptfs *c = CFS(req);
+	struct cnode *n = node;
+	uint8_t id[CF_ID_LEN];
+	char stored[CX_STORED_LEN + 1], pname[CX_NAME_MAX + 1];
+	const uint8_t *value;
+	int sfd = existing_record(req, n, name, -ENODATA, id, stored);
+
 	if (sfd < 0)
-		return sfd == -ENOENT ? -ENODATA : sfd;
+		return sfd;
 	uint8_t *plain = malloc(CX_RECORD_MAX);
 	if (!plain) {
 		close(sfd);
@@ -306,17 +317,10 @@ int cfs_removexattr(umfs_req *req, void *node, const char *name)
 	struct cnode *n = node;
 	uint8_t id[CF_ID_LEN];
 	char stored[CX_STORED_LEN + 1];
-	int err = check(req, name, -EACCES);
+	int err, sfd = existing_record(req, n, name, -EACCES, id, stored);
 
-	if (!err)
-		err = cfs_object_id(c, n, id);
-	if (!err)
-		err = cx_stored_name(c->keys, id, name, stored);
-	if (err)
-		return err == -EPERM ? -ENODATA : err;
-	int sfd = store_open(c, id, false);
 	if (sfd < 0)
-		return sfd == -ENOENT ? -ENODATA : sfd;
+		return sfd;
 	pthread_rwlock_wrlock(cnode_lock(c, n));
 	err = unlinkat(sfd, stored, 0) < 0 ? (errno == ENOENT ? -ENODATA : -errno) : 0;
 	pthread_rwlock_unlock(cnode_lock(c, n));
