@@ -8,7 +8,8 @@
  *   mirror_cred.c   impersonation of the caller, per thread
  *   mirror_ns.c     lookup, forget, mknod/mkdir/symlink/link, unlink/rmdir, rename
  *   mirror_attr.c   getattr, setattr, statfs, syncfs, access
- *   mirror_file.c   open, create, tmpfile, release (and passthrough)
+ *   mirror_file.c   open, create, tmpfile, release
+ *   mirror_backing.c  backing files of kernel passthrough
  *   mirror_io.c     read, write, flush, fsync, fallocate, copy_file_range, lseek
  *   mirror_dir.c    opendir, readdir(plus), releasedir, fsyncdir
  *   mirror_xattr.c  extended attributes and ACLs
@@ -57,6 +58,7 @@ struct mirror *mirror_new(const char *source, const struct mirror_options *o)
 		goto fail_fd;
 	}
 	m->source_flushes = source_reports_at_close(fd);
+	mbacking_init(m);
 	err = -mtab_init(m);
 	if (err)
 		goto fail_fd;

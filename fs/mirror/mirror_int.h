@@ -26,12 +26,12 @@ struct mnode {
 	ino_t ino;
 	mode_t type;        /* S_IFMT bits, fixed for the life of the inode */
 	uint64_t nlookup;   /* handouts to the kernel not yet forgotten */
-	/* Kernel passthrough: the kernel refuses two backing files for one inode, so
-	 * every open of the node shares one, registered by the first and dropped by
-	 * the last (both under the table lock). */
+	/* Kernel passthrough (mirror_backing.c), under the table lock: the node's
+	 * backing id (0: none), how many open handles use it, and whether it stays
+	 * registered until forget. */
 	int backing_id;
 	unsigned backing_refs;
-	unsigned backing_access; /* what the backing file was opened for (mirror_file.c) */
+	bool backing_kept;
 	/* Directories: whether every user may search it, and until when that holds
 	 * (mirror_search.c). */
 	uint64_t search_state;
@@ -55,6 +55,10 @@ struct mirror {
 	/* Impersonating without default_permissions: the kernel does not check search
 	 * permission along cached names (mirror_search.c). */
 	bool guard_search;
+	/* Register nodes' O_PATH descriptors as backing files (mirror_backing.c);
+	 * cleared, under lock, when the kernel refuses them. */
+	bool backing_by_path;
+	umfs_session *session; /* set by the first registration, for forget */
 	unsigned expiring;       /* threads expiring names (mirror_search.c), under lock */
 	pthread_cond_t expired;  /* signalled when expiring drops to 0 */
 
@@ -94,6 +98,15 @@ int mnode_lookup(struct mirror *m, struct mnode *dir, const char *name, struct u
  * fd form usable with O_PATH. buf: at least 32 bytes. */
 const char *mfd_path(int fd, char *buf, size_t size);
 #define FD_PATH_MAX 32
+
+/* mirror_backing.c: kernel passthrough. */
+void mbacking_init(struct mirror *m);
+/* The backing id for an open of n whose own descriptor is fd, with a reference that
+ * mbacking_put gives back; or -errno (the open then goes without passthrough). */
+int mbacking_get(umfs_req *req, struct mnode *n, int fd);
+void mbacking_put(umfs_req *req, struct mnode *n);
+/* n is being freed: close its kept registration. */
+void mbacking_forget(struct mirror *m, struct mnode *n);
 
 /* mirror_attr.c: clear S_ISUID, and S_ISGID where group-executable, as a write or
  * truncate by a caller without CAP_FSETID must (see mirror_init: HANDLE_KILLPRIV_V2

@@ -121,7 +121,7 @@ int mnode_get(struct mirror *m, int fd, const struct stat *st, struct mnode **ou
 	fresh->nlookup = 1;
 	fresh->backing_id = 0;
 	fresh->backing_refs = 0;
-	fresh->backing_access = 0;
+	fresh->backing_kept = false;
 	size_t s = slot_of(m, st->st_dev, st->st_ino);
 	fresh->next = m->buckets[s];
 	m->buckets[s] = fresh;
@@ -162,6 +162,7 @@ void mnode_put(struct mirror *m, struct mnode *n, uint64_t count)
 		*p = n->next;
 	m->count--;
 	pthread_mutex_unlock(&m->lock);
+	mbacking_forget(m, n);
 	close(n->fd);
 	free(n);
 }

@@ -31,6 +31,22 @@ def mirror(workdir):
     m.cleanup()
 
 
+# How mirror registers backing files for kernel passthrough (mirror_backing.c): the
+# node's O_PATH descriptor, kept until forget, where the kernel takes one (this
+# machine's does); else each open's own descriptor, which UMFS_MIRROR_BACKING=per-open
+# chooses on any kernel.
+BACKING_ENVS = {'node': None, 'per-open': {'UMFS_MIRROR_BACKING': 'per-open'}}
+
+
+@pytest.fixture(params=sorted(BACKING_ENVS))
+def mirror_backing(request, workdir):
+    """(mount, source) like `mirror`, once per way of registering backing files."""
+    extra = BACKING_ENVS[request.param]
+    m = H.mount_fs('mirror', workdir, env=H.base_env(extra) if extra else None)
+    yield m, H.mirror_source(workdir)
+    m.cleanup()
+
+
 def mount_mirror(workdir, *extra, name='mnt', foreground=False):
     mnt = os.path.join(workdir, name)
     os.makedirs(mnt, exist_ok=True)
@@ -128,11 +144,11 @@ def test_source_permissions_are_the_callers(mirror, test_user):
     assert read_file(m.p('secret')) == b'root only'       # root still may
 
 
-def test_read_only_access_shares_the_file(mirror, test_user):
-    """A caller who may only read opens the file read-only (mirror's first try,
-    read-write, is refused as that caller); a writer opening it meanwhile shares
-    the same kernel backing file, and the reader sees what was written."""
-    m, src = mirror
+def test_read_only_access_shares_the_file(mirror_backing, test_user):
+    """A caller who may only read opens the file read-only; a writer opening it
+    meanwhile shares the same kernel backing file, and the reader sees what was
+    written."""
+    m, src = mirror_backing
     write_file(os.path.join(src, 'ro'), b'0123456789', mode=0o644)
     script = ('import os, sys, time\n'
               'fd = os.open(sys.argv[1], os.O_RDONLY)\n'
@@ -552,10 +568,10 @@ def test_passthrough_log_and_io(workdir, passthrough):
         assert 'kernel passthrough I/O' in text or 'kernel passthrough not available' in text, text
 
 
-def test_readers_and_writers_share_a_file(workdir):
+def test_readers_and_writers_share_a_file(mirror_backing):
     """With passthrough the kernel wants one backing file per inode: a writer that
     comes after a reader, and readers after a writer, all see the same data."""
-    m, src = mount_mirror(workdir)
+    m, src = mirror_backing
     write_file(os.path.join(src, 'f'), b'old contents')
     r = os.open(m.p('f'), os.O_RDONLY)
     try:
@@ -572,7 +588,23 @@ def test_readers_and_writers_share_a_file(workdir):
     finally:
         os.close(r)
     assert read_file(os.path.join(src, 'f')) == b'new contents'
-    m.cleanup()
+
+
+def test_a_program_written_through_the_mount_runs_from_the_source(mirror_backing):
+    """Once its writer has closed it, nothing mirror holds keeps write access to a
+    file: a program written through the mount runs from SOURCE at once, also while
+    a reader has it open through the mount (a source file open for writing would
+    refuse to run: ETXTBSY)."""
+    m, src = mirror_backing
+    write_file(m.p('tool'), b'#!/bin/sh\necho ran\n', mode=0o755)
+    with open(m.p('tool'), 'rb') as reader:
+        assert reader.read(2) == b'#!'
+        res = H.run([os.path.join(src, 'tool')])
+        assert (res.rc, res.out) == (0, 'ran\n'), res
+        res = H.run([m.p('tool')])
+        assert (res.rc, res.out) == (0, 'ran\n'), res
+    with open(m.p('tool'), 'r+b'):
+        expect_errno(errno.ETXTBSY, subprocess.run, [os.path.join(src, 'tool')])
 
 
 # ---------------------------------------------------------------------------- bad input

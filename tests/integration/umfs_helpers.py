@@ -575,7 +575,7 @@ def _own_servers(pids, mountpoint):
 
 
 def umfs_mount(kind, mountpoint, *extra, user=None, foreground=False, stderr_path=None,
-               workdir=None, wait=True, args=None):
+               workdir=None, wait=True, args=None, env=None):
     """Mount with the umfs command and return a Mount.
 
     Daemonizing mode (default): runs `umfs mount ...`, requires exit 0 and the mount
@@ -590,7 +590,7 @@ def umfs_mount(kind, mountpoint, *extra, user=None, foreground=False, stderr_pat
     argv = [UMFS, 'mount'] + list(args) + [str(a) for a in extra]
     before = fuse_device_holders()
     if not foreground:
-        res = run(argv, user=user)
+        res = run(argv, user=user, env=env)
         m = Mount(kind, mountpoint, workdir, user=user, result=res)
         m.server_pids = _own_servers(fuse_device_holders() - before, mountpoint)
         if res.rc != 0:
@@ -629,8 +629,9 @@ def tmpfs_mount(mountpoint, workdir, max_size=None, max_nodes=None):
     return Mount('tmpfs', mountpoint, workdir, tmpfs=True, result=res)
 
 
-def mount_fs(kind, workdir, max_size=None, max_nodes=None, extra=(), name='mnt'):
-    """Mount a file system of `kind` on workdir/name for a test; returns Mount."""
+def mount_fs(kind, workdir, max_size=None, max_nodes=None, extra=(), name='mnt', env=None):
+    """Mount a file system of `kind` on workdir/name for a test; returns Mount.
+    env: the umfs command's whole environment (default base_env())."""
     mnt = os.path.join(workdir, name)
     os.makedirs(mnt, exist_ok=True)
     if kind == 'tmpfs':
@@ -645,7 +646,7 @@ def mount_fs(kind, workdir, max_size=None, max_nodes=None, extra=(), name='mnt')
         extra += ['--max-size', str(max_size)]
     if max_nodes is not None:
         extra += ['--max-nodes', str(max_nodes)]
-    return umfs_mount(kind, mnt, *extra, workdir=workdir)
+    return umfs_mount(kind, mnt, *extra, workdir=workdir, env=env)
 
 
 # ------------------------------------------------------------------------------------
