@@ -268,6 +268,30 @@ wait_gone() {       # wait_gone PID: up to 10 s
 	return 1
 }
 
+daemons_cpu() {     # CPU time (clock ticks) used so far by all the daemons we started
+	local t sum=0 v
+	for t in "${!PID_OF[@]}"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/${PID_OF[$t]}/stat" 2>/dev/null || echo 0)
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
+
+# settle: wait (up to 2 s) until no daemon has used CPU for 0.1 s. A daemon may still
+# be working after the benchmark that used it has exited (a FORGET that frees the
+# 256 MiB file it was just given, say); that work must not be charged to the next
+# target in the round.
+settle() {
+	local _ before after
+	before=$(daemons_cpu)
+	for _ in $(seq 20); do
+		sleep 0.1
+		after=$(daemons_cpu)
+		[ "$after" = "$before" ] && return 0
+		before=$after
+	done
+}
+
 mount_target() {    # mount_target TARGET: fresh, empty; sets DIR_OF, PID_OF, MNT_OF
 	local t=$1 mnt pid
 	case "$t" in
@@ -397,6 +421,7 @@ for ((r=1; r<=ROUNDS; r++)); do
 				grep -q "^$sc " "$out" || echo "$sc FAIL" >>"$out"
 			fi
 			awk -v t="$t" -v r="$r" '!/^#/ && NF >= 2 { print t, r, $0 }' "$out" >>"$RAW"
+			settle
 		done
 	done
 	for t in "${TLIST[@]}"; do
@@ -413,7 +438,7 @@ MD=$WORK/latest.md
 	echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs;" \
 	     "fuse.enable_uring=$(cat "$URING_PARAM" 2>/dev/null || echo absent) (Y: umfs uses FUSE-over-io_uring)"
 	echo "- commit: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "- umfsbench ${PASS_ARGS[*]}; each scenario run on every target in turn, all mounted, order rotated"
+	echo "- umfsbench ${PASS_ARGS[*]}; each scenario run on every target in turn, all mounted, order rotated, the daemons left to settle between runs"
 	echo "- memfs: \`umfs mount memfs MNT -f${MEMFS_ARGS:+ $MEMFS_ARGS}\`;" \
 	     "passthrough_ll: \`-o source=<tmpfs dir>,$PTLL_OPTS\` (libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'));" \
 	     "tmpfs and the peers' sources on one tmpfs"

@@ -472,6 +472,8 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->served_large = takes_a_while(w->rb->in, (size_t)n);
+		pool_note_request(&s->pool, w->served_large &&
+				  ((const struct fuse_in_header *)w->rb->in)->opcode == FUSE_WRITE);
 		serve_one(w, (size_t)n);
 		if (w->rb->req.deferred && detach_deferred(w) < 0) {
 			end_session(s, -ENOMEM);
