@@ -26,7 +26,7 @@ struct pool {
 	atomic_uint_least64_t taken; /* requests read so far (for the watcher) */
 	atomic_uint window_us;       /* how long a reader polls before it sleeps now */
 	atomic_uint max_window_us;   /* 0: never poll, every worker just reads */
-	atomic_bool streaming;       /* the last request taken was a large write */
+	atomic_bool streaming;       /* the last request taken was part of a stream */
 	pthread_t watcher;
 	bool watcher_started;
 };
@@ -43,10 +43,9 @@ int pool_init(struct pool *p, unsigned max_poll_us);
 int pool_start_watcher(struct pool *p);
 /* Stop polling for good (the io_uring transport took over): every worker reads. */
 void pool_stop_polling(struct pool *p);
-/* Say whether the request just read is a large write. While they come, nobody
- * polls and every worker reads, so the writes that writeback queues are served
- * side by side. */
-void pool_note_request(struct pool *p, bool large_write);
+/* Say whether the request just read is part of a stream (a large write, a
+ * directory listing). While they come, nobody polls and every worker reads. */
+void pool_note_request(struct pool *p, bool stream);
 /* Wake every parked worker and the watcher, and wait for the watcher to end. */
 void pool_stop(struct pool *p);
 void pool_destroy(struct pool *p);
