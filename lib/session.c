@@ -444,17 +444,15 @@ static bool takes_a_while(const unsigned char *buf, size_t len)
 /* A large write or a directory listing: requests that the kernel sends one after
  * another without a program waiting on each (writeback), or whose replies the
  * program digests a buffer at a time (getdents). They are served best with every
- * worker reading and nobody polling (pool.c). */
-static bool is_stream(const unsigned char *buf, size_t len)
+ * worker reading and nobody polling (pool.c). large: takes_a_while(buf, len). */
+static bool is_stream(const unsigned char *buf, size_t len, bool large)
 {
 	unsigned op;
 
 	if (len < sizeof(struct fuse_in_header))
 		return false;
 	op = ((const struct fuse_in_header *)buf)->opcode;
-	if (op == FUSE_READDIR || op == FUSE_READDIRPLUS)
-		return true;
-	return op == FUSE_WRITE && takes_a_while(buf, len);
+	return op == FUSE_READDIR || op == FUSE_READDIRPLUS || (op == FUSE_WRITE && large);
 }
 
 static void *worker_main(void *arg)
@@ -488,7 +486,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->served_large = takes_a_while(w->rb->in, (size_t)n);
-		pool_note_request(&s->pool, is_stream(w->rb->in, (size_t)n));
+		pool_note_request(&s->pool, is_stream(w->rb->in, (size_t)n, w->served_large));
 		serve_one(w, (size_t)n);
 		if (w->rb->req.deferred && detach_deferred(w) < 0) {
 			end_session(s, -ENOMEM);
