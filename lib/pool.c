@@ -160,17 +160,19 @@ void pool_destroy(struct pool *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
-/* Wait until nobody else reads (when polling). Returns false when the pool stops. */
+/* Wait until nobody else reads (when polling, which streams turn off). Returns false
+ * when the pool stops. */
 static bool take_turn(struct pool *p, const struct seat *seat, bool *polling)
 {
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		*polling = atomic_load(&p->max_window_us) && seat->poll_fd >= 0;
+		*polling = atomic_load(&p->max_window_us) && seat->poll_fd >= 0 &&
+			   !atomic_load(&p->streaming);
 		if (p->stopping) {
 			pthread_mutex_unlock(&p->lock);
 			return false;
 		}
-		if (!*polling || p->readers == 0 || atomic_load(&p->streaming))
+		if (!*polling || p->readers == 0)
 			break;
 		p->parked++;
 		pthread_cond_wait(&p->turn, &p->lock);
@@ -237,8 +239,6 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 		n = -1;
 		errno = EAGAIN;
 		*from = seat->poll_fd;
-		if (atomic_load(&p->streaming))
-			polling = false;
 		if (polling && may_poll) {
 			window = atomic_load(&p->window_us);
 			start = now_ns();
