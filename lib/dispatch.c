@@ -1219,6 +1219,35 @@ int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void
 	return dir_add(buf, name, st, node, next_off, c->entry_timeout, c->attr_timeout);
 }
 
+int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len)
+{
+	const unsigned char *p = dirents;
+	size_t whole = 0, fits = 0;
+
+	if (buf->plus)
+		return -EINVAL;
+	/* Read as the kernel parses a reply (fs/fuse/readdir.c). The kernel also refuses
+	 * a name holding '/': that reply fails there, so it is not looked for here. */
+	while (len - whole >= FUSE_NAME_OFFSET) {
+		struct fuse_dirent d;
+		size_t size;
+
+		memcpy(&d, p + whole, FUSE_NAME_OFFSET);
+		if (d.namelen == 0 || d.namelen > FUSE_NAME_MAX)
+			return -EIO;
+		size = FUSE_DIRENT_SIZE(d.namelen);
+		if (size > len - whole)
+			break; /* cut off: the entries before it are the listing */
+		whole += size;
+		if (whole <= buf->space)
+			fits = whole;
+	}
+	memcpy(buf->pos, dirents, fits);
+	buf->pos += fits;
+	buf->space -= fits;
+	return fits < whole;
+}
+
 int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
 		       off_t next_off)
 {

@@ -362,6 +362,9 @@ struct fuse_dirent {
 #define FUSE_DIRENT_ALIGN(x) (((x) + sizeof(uint64_t) - 1) & ~(sizeof(uint64_t) - 1))
 #define FUSE_NAME_OFFSET offsetof(struct fuse_dirent, name)
 #define FUSE_DIRENT_SIZE(namelen) FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + (namelen))
+/* The longest name any kernel takes in an entry: PATH_MAX - 1 on newer kernels (6.18
+ * here), 1024 on older ones, which refuse longer names themselves (EIO). */
+#define FUSE_NAME_MAX 4095
 
 struct fuse_direntplus {
 	struct fuse_entry_out entry_out;

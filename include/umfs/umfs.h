@@ -309,6 +309,16 @@ int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_ent
 /* Bytes the kernel asked for that are still free in the listing (for layers, such as
  * umfs-fuse3, whose file systems size their own replies). */
 size_t umfs_dir_space(const umfs_dirbuf *buf);
+/* For layers whose file systems lay out plain (not readdirplus) entries themselves,
+ * as libfuse's fuse_add_direntry() does: append the len bytes at dirents, entries in
+ * the kernel's struct fuse_dirent layout (linux/fuse.h: ino, off of the next entry,
+ * namelen, type, the name, zeros to a multiple of 8 bytes), in one copy. Returns 0
+ * when all were added, 1 when the buffer filled (the entries that fit were added),
+ * -EINVAL for a readdirplus listing, -EIO when an entry's name is empty or longer
+ * than 4095 bytes: then nothing is added. An entry cut off at len ends the entries;
+ * the kernel itself refuses a name holding '/' or longer than it takes (1024 bytes
+ * on older kernels), failing the listing with EIO, as on libfuse. */
+int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len);
 
 /* ---------------------------------------------------------------------------------- */
 /* Capabilities, negotiated at INIT (call these from the init callback).               */

@@ -373,6 +373,23 @@ def test_init_limits(serve, variant):
     stopped_cleanly(r)
 
 
+def test_listing_replies(serve, variant):
+    """tests/fuse3/dirents_ll.c lays out its own readdir replies with
+    fuse_add_direntry: 3000 entries of names of many lengths list whole and in order,
+    a reply at a time; a name too long for the kernel or holding '/' fails the
+    listing with EIO; an entry cut off at the end of a reply is left out, the
+    entries before it listed."""
+    r = serve(variant, 'dirents_ll')
+    expected = ['e%d-%s' % (i, 'x' * (1 + i % 40)) for i in range(3000)]
+    assert os.listdir(os.path.join(r.mnt, 'many')) == expected
+    for name in ('long', 'slash'):
+        with pytest.raises(OSError) as e:
+            os.listdir(os.path.join(r.mnt, name))
+        assert e.value.errno == errno.EIO, name
+    assert os.listdir(os.path.join(r.mnt, 'cut')) == ['a']
+    stopped_cleanly(r)
+
+
 # ------------------------------------------------------------------------------------
 # ioctl and poll
 
