@@ -13,13 +13,15 @@
  * Directories are listed with plain READDIR (no readdirplus): the point is the
  * entries' layout, which a program lays out itself.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ll_main.h"
 
 #define MANY 3000
 
@@ -166,24 +168,5 @@ static const struct fuse_lowlevel_ops dl_ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct fuse_session *se;
-	int ret = 1;
-
-	if (fuse_parse_cmdline(&args, &opts) != 0 || !opts.mountpoint)
-		return 1;
-	se = fuse_session_new(&args, &dl_ops, sizeof(dl_ops), NULL);
-	if (se && fuse_set_signal_handlers(se) == 0) {
-		if (fuse_session_mount(se, opts.mountpoint) == 0) {
-			ret = fuse_session_loop(se);
-			fuse_session_unmount(se);
-		}
-		fuse_remove_signal_handlers(se);
-	}
-	if (se)
-		fuse_session_destroy(se);
-	free(opts.mountpoint);
-	fuse_opt_free_args(&args);
-	return ret ? 1 : 0;
+	return ll_main(argc, argv, &dl_ops, sizeof(dl_ops), 0, NULL);
 }

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include "ll_main.h"
+
 #define WAIT_INO 2
 #define STATE_INO 3
 
@@ -157,39 +159,6 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct fuse_loop_config *cfg;
-	struct fuse_session *se;
-	int rc = 1;
-
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		return 1;
-	if (opts.show_help || !opts.mountpoint) {
-		printf("usage: %s [options] <mountpoint>\n", argv[0]);
-		fuse_cmdline_help();
-		return opts.show_help ? 0 : 1;
-	}
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (!se)
-		goto out;
-	session = se;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_destroy;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
 	/* Several threads: one waits in a read while another reads the INTERRUPT. */
-	cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(cfg, 4);
-	rc = fuse_session_loop_mt(se, cfg) ? 1 : 0;
-	fuse_loop_cfg_destroy(cfg);
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
-out:
-	free(opts.mountpoint);
-	fuse_opt_free_args(&args);
-	return rc;
+	return ll_main(argc, argv, &ops, sizeof(ops), 4, &session);
 }

@@ -7,7 +7,7 @@
  * write request so far). Built against both libfuse and umfs-fuse3 by
  * tests/fuse3/meson.build, for test_fuse3.py.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ll_main.h"
 
 #define DATA_INO 2
 #define SEEN_INO 3
@@ -158,33 +160,5 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts;
-	struct fuse_session *se;
-	int rc = 1;
-
-	if (fuse_parse_cmdline(&args, &opts) != 0)
-		return 1;
-	if (opts.show_help || !opts.mountpoint) {
-		printf("usage: %s [options] <mountpoint>\n", argv[0]);
-		fuse_cmdline_help();
-		return opts.show_help ? 0 : 1;
-	}
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_destroy;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	rc = fuse_session_loop(se) ? 1 : 0;
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
-out:
-	free(opts.mountpoint);
-	fuse_opt_free_args(&args);
-	return rc;
+	return ll_main(argc, argv, &ops, sizeof(ops), 0, NULL);
 }
