@@ -1242,7 +1242,8 @@ int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len)
 		if (whole <= buf->space)
 			fits = whole;
 	}
-	memcpy(buf->pos, dirents, fits);
+	if (fits) /* dirents may be NULL when len is 0 (fuse_reply_buf(req, NULL, 0)) */
+		memcpy(buf->pos, dirents, fits);
 	buf->pos += fits;
 	buf->space -= fits;
 	return fits < whole;
