@@ -201,6 +201,8 @@ static int make_entry(umfs_req *req, const struct umfs_entry *e, struct fuse_ent
 			ops(req)->forget(req->s->fs, e->node, 1);
 		return rc;
 	}
+	if (req->s->nodes.direct)
+		gen = e->generation;
 	codec_entry_out(out, *id, gen, &e->attr, e->entry_timeout, e->attr_timeout);
 	return 0;
 }
@@ -1209,55 +1211,103 @@ size_t umfs_dir_space(const umfs_dirbuf *buf)
 }
 
 static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
-		   off_t next_off, double entry_timeout, double attr_timeout);
+		   uint64_t generation, off_t next_off, double entry_timeout,
+		   double attr_timeout);
 
 int umfs_dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
 		 off_t next_off)
 {
 	const struct umfs_config *c = &buf->req->s->cfg;
 
-	return dir_add(buf, name, st, node, next_off, c->entry_timeout, c->attr_timeout);
+	return dir_add(buf, name, st, node, 0, next_off, c->entry_timeout, c->attr_timeout);
+}
+
+/* How many of the len bytes at p are whole entries as the kernel parses a reply
+ * (fs/fuse/readdir.c), in *whole, and how many of those fit in space, in *fits.
+ * -EIO for an empty name or one longer than the kernel takes. name_off: where an
+ * entry's struct fuse_dirent begins. The kernel also refuses a name holding '/':
+ * that reply fails there, so it is not looked for here. */
+static int whole_entries(const unsigned char *p, size_t len, size_t space, size_t dirent_off,
+			 size_t *whole, size_t *fits)
+{
+	*whole = *fits = 0;
+	while (len - *whole >= dirent_off + FUSE_NAME_OFFSET) {
+		struct fuse_dirent d;
+		size_t size;
+
+		memcpy(&d, p + *whole + dirent_off, FUSE_NAME_OFFSET);
+		if (d.namelen == 0 || d.namelen > FUSE_NAME_MAX)
+			return -EIO;
+		size = FUSE_DIRENT_ALIGN(dirent_off + FUSE_NAME_OFFSET + d.namelen);
+		if (size > len - *whole)
+			break; /* cut off: the entries before it are the listing */
+		*whole += size;
+		if (*whole <= space)
+			*fits = *whole;
+	}
+	return 0;
+}
+
+/* Append the first fits bytes of entries laid out by a layer, in one copy. */
+static void append_entries(umfs_dirbuf *buf, const void *entries, size_t fits)
+{
+	if (fits) /* entries may be NULL when len is 0 (fuse_reply_buf(req, NULL, 0)) */
+		memcpy(buf->pos, entries, fits);
+	buf->pos += fits;
+	buf->space -= fits;
 }
 
 int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len)
 {
-	const unsigned char *p = dirents;
-	size_t whole = 0, fits = 0;
+	size_t whole, fits;
 
 	if (buf->plus)
 		return -EINVAL;
-	/* Read as the kernel parses a reply (fs/fuse/readdir.c). The kernel also refuses
-	 * a name holding '/': that reply fails there, so it is not looked for here. */
-	while (len - whole >= FUSE_NAME_OFFSET) {
-		struct fuse_dirent d;
-		size_t size;
-
-		memcpy(&d, p + whole, FUSE_NAME_OFFSET);
-		if (d.namelen == 0 || d.namelen > FUSE_NAME_MAX)
-			return -EIO;
-		size = FUSE_DIRENT_SIZE(d.namelen);
-		if (size > len - whole)
-			break; /* cut off: the entries before it are the listing */
-		whole += size;
-		if (whole <= buf->space)
-			fits = whole;
-	}
-	if (fits) /* dirents may be NULL when len is 0 (fuse_reply_buf(req, NULL, 0)) */
-		memcpy(buf->pos, dirents, fits);
-	buf->pos += fits;
-	buf->space -= fits;
+	if (whole_entries(dirents, len, buf->space, 0, &whole, &fits) < 0)
+		return -EIO;
+	append_entries(buf, dirents, fits);
 	return fits < whole;
+}
+
+ssize_t umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len)
+{
+	size_t whole, fits;
+
+	if (!buf->plus || !buf->req->s->nodes.direct)
+		return -EINVAL;
+	if (whole_entries(entries, len, buf->space, sizeof(struct fuse_entry_out), &whole,
+			  &fits) < 0)
+		return -EIO;
+	append_entries(buf, entries, fits);
+	return (ssize_t)fits;
+}
+
+size_t umfs_direntplus(void *dst, size_t room, const char *name, const struct umfs_entry *e,
+		       off_t next_off)
+{
+	size_t namelen = strlen(name);
+	struct fuse_entry_out out;
+
+	if (!dst || FUSE_DIRENTPLUS_SIZE(namelen) > room)
+		return FUSE_DIRENTPLUS_SIZE(namelen);
+	if (e->node)
+		codec_entry_out(&out, (uint64_t)(uintptr_t)e->node, e->generation, &e->attr,
+				e->entry_timeout, e->attr_timeout);
+	else /* no node ("." or ".."): the kernel lists the name only */
+		codec_entry_out(&out, 0, 0, &e->attr, 0, 0);
+	return codec_direntplus(dst, room, &out, (uint64_t)next_off, name, namelen);
 }
 
 int umfs_dir_add_entry(umfs_dirbuf *buf, const char *name, const struct umfs_entry *e,
 		       off_t next_off)
 {
-	return dir_add(buf, name, &e->attr, e->node, next_off, e->entry_timeout,
+	return dir_add(buf, name, &e->attr, e->node, e->generation, next_off, e->entry_timeout,
 		       e->attr_timeout);
 }
 
 static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, void *node,
-		   off_t next_off, double entry_timeout, double attr_timeout)
+		   uint64_t generation, off_t next_off, double entry_timeout,
+		   double attr_timeout)
 {
 	size_t namelen = strlen(name);
 	size_t used;
@@ -1277,6 +1327,8 @@ static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, vo
 			buf->error = -ENOMEM;
 			return 1;
 		}
+		if (s->nodes.direct)
+			gen = generation;
 		if (node)
 			codec_entry_out(&e, id, gen, st, entry_timeout, attr_timeout);
 		else

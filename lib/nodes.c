@@ -31,10 +31,13 @@ static uint64_t slot_id(uint32_t shard, uint32_t index)
 	return (uint64_t)index * NODE_SHARDS + shard + FIRST_ID;
 }
 
-int nodes_init(struct node_table *t, void *root)
+int nodes_init(struct node_table *t, void *root, bool direct)
 {
+	if (direct && root != (void *)NODE_ROOT_ID)
+		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	t->root = root;
+	t->direct = direct;
 	for (int i = 0; i < NODE_SHARDS; i++) {
 		pthread_mutex_init(&t->shard[i].lock, NULL);
 		t->shard[i].free_head = -1;
@@ -118,8 +121,8 @@ int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen)
 	struct node_shard *sh;
 	int32_t i;
 
-	if (ctx == t->root) {
-		*id = NODE_ROOT_ID;
+	if (ctx == t->root || t->direct) {
+		*id = t->direct ? (uint64_t)(uintptr_t)ctx : NODE_ROOT_ID;
 		*gen = 0;
 		return 0;
 	}
@@ -184,6 +187,10 @@ void *nodes_unref(struct node_table *t, uint64_t id, uint64_t n, uint64_t *hando
 	struct node_slot *s;
 	void *gone = NULL;
 
+	if (t->direct) {
+		*handouts = n;
+		return id == NODE_ROOT_ID ? NULL : (void *)(uintptr_t)id;
+	}
 	if (!split_id(id, &shard, &index))
 		return NULL;
 	sh = &t->shard[shard];
@@ -216,6 +223,8 @@ void *nodes_get(struct node_table *t, uint64_t id)
 
 	if (id == NODE_ROOT_ID)
 		return t->root;
+	if (t->direct)
+		return (void *)(uintptr_t)id; /* 0: none */
 	if (!split_id(id, &shard, &index))
 		return NULL;
 	sh = &t->shard[shard];
@@ -233,6 +242,8 @@ uint64_t nodes_find(struct node_table *t, void *ctx)
 
 	if (ctx == t->root)
 		return NODE_ROOT_ID;
+	if (t->direct)
+		return (uint64_t)(uintptr_t)ctx;
 	sh = shard_of_ctx(t, ctx, &h);
 	pthread_mutex_lock(&sh->lock);
 	if (sh->nbuckets) {

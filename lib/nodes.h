@@ -6,11 +6,17 @@
  *
  * Ids: 1 is the root (never counted, never forgotten). Every other id names one slot
  * of one shard; a reused slot gets a new generation, so (id, generation) never repeats.
+ *
+ * A direct table (umfs_config.direct_node_ids) keeps nothing: a context is its own id,
+ * as in libfuse's low-level API, whose programs count the kernel's references
+ * themselves. The root context is then (void *)NODE_ROOT_ID, references are not
+ * counted, and every unref hands the kernel's count straight back (as handouts).
  */
 #ifndef UMFS_NODES_H
 #define UMFS_NODES_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NODE_SHARDS 64
@@ -35,16 +41,18 @@ struct node_shard {
 
 struct node_table {
 	void *root;
+	bool direct; /* contexts are ids: no table at all */
 	struct node_shard shard[NODE_SHARDS];
 };
 
-int nodes_init(struct node_table *t, void *root);
+/* direct: see above; root must then be (void *)NODE_ROOT_ID (-EINVAL otherwise). */
+int nodes_init(struct node_table *t, void *root, bool direct);
 typedef void node_forget_fn(void *fs, void *ctx, uint64_t handouts);
 /* Free the table; forget() is called for every node still referenced. */
 void nodes_destroy(struct node_table *t, node_forget_fn *forget, void *fs);
 
-/* Count one more kernel reference to ctx. Returns 0 and its id and generation, or
- * -ENOMEM. */
+/* Count one more kernel reference to ctx. Returns 0 and its id and generation (0 in
+ * a direct table: the file system's own), or -ENOMEM. */
 int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen);
 /* Drop n references of id. Returns the context when that was the last reference (the
  * caller then calls the file system's forget with *handouts), else NULL. Unknown ids

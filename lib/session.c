@@ -636,6 +636,7 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 {
 	umfs_session *s;
 	struct umfs_config defaults;
+	int rc;
 
 	if (!ops || ops_size < offsetof(struct umfs_operations, lookup) || !root) {
 		errno = EINVAL;
@@ -671,8 +672,9 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 	s->mnt.fd = -1;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->nodes_root = root;
-	if (s->wake_fd < 0 || nodes_init(&s->nodes, root) < 0) {
-		int e = errno;
+	rc = s->wake_fd < 0 ? -errno : nodes_init(&s->nodes, root, s->cfg.direct_node_ids);
+	if (rc < 0) {
+		int e = -rc;
 
 		if (s->wake_fd >= 0)
 			close(s->wake_fd);
@@ -787,7 +789,7 @@ int umfs_session_loop(umfs_session *s)
 	/* The kernel is gone: it holds no node any more, so every node is forgotten
 	 * before the file system is told the session ended. */
 	nodes_destroy(&s->nodes, s->ops->forget, s->fs);
-	nodes_init(&s->nodes, s->nodes_root);
+	nodes_init(&s->nodes, s->nodes_root, s->cfg.direct_node_ids);
 	if (s->ops->destroy)
 		s->ops->destroy(s->fs);
 	return rc < 0 ? rc : s->exit_error;

@@ -84,6 +84,9 @@ struct umfs_entry {
 	struct stat attr;     /* [out] attributes; st_ino is shown to programs as is */
 	double entry_timeout; /* [out] seconds the kernel may cache the name */
 	double attr_timeout;  /* [out] seconds the kernel may cache the attributes */
+	/* [out] the node's generation, with umfs_config.direct_node_ids only (else
+	 * libumfs numbers the nodes itself and ignores this field) */
+	uint64_t generation;
 };
 
 /* Attributes of a node (getattr, setattr). */
@@ -319,6 +322,19 @@ size_t umfs_dir_space(const umfs_dirbuf *buf);
  * the kernel itself refuses a name holding '/' or longer than it takes (1024 bytes
  * on older kernels), failing the listing with EIO, as on libfuse. */
 int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len);
+/* The same for readdirplus entries, in a session with umfs_config.direct_node_ids
+ * only (the entries name nodes by their ids): entries in the kernel's struct
+ * fuse_direntplus layout (struct fuse_entry_out, then a struct fuse_dirent), as
+ * umfs_direntplus() writes them. Returns the bytes added (len unless the buffer
+ * filled or an entry was cut off at len: the program's handouts of the entries after
+ * those are its to take back), -EINVAL for a plain listing or a session that counts
+ * nodes, -EIO as umfs_dir_add_dirents. */
+ssize_t umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len);
+/* Lay out one readdirplus entry for umfs_dir_add_direntplus() at dst, if it fits in
+ * room: e->node as its node id (direct_node_ids), e->generation, e->attr and the
+ * timeouts. Returns the entry's size, whether it fit or not (dst may then be NULL). */
+size_t umfs_direntplus(void *dst, size_t room, const char *name, const struct umfs_entry *e,
+		       off_t next_off);
 
 /* ---------------------------------------------------------------------------------- */
 /* Capabilities, negotiated at INIT (call these from the init callback).               */
@@ -391,6 +407,12 @@ struct umfs_config {
 	 * next request comes that soon (the window adapts to the traffic).
 	 * 0 = the default (50, or UMFS_POLL_US from the environment); < 0 = never. */
 	int poll_us;
+	/* The file system's node contexts are the kernel's node ids, as in libfuse's
+	 * low-level API (umfs-fuse3 uses this): libumfs keeps no node table, the root
+	 * context must be (void *)1, entries carry the file system's generation, and
+	 * forget is called for every FORGET with the kernel's count (nothing is counted
+	 * for the file system, nor forgotten when the session ends). */
+	int direct_node_ids;
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);

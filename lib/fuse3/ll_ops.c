@@ -306,11 +306,14 @@ static int ll_opendir_default(umfs_req *ur, void *node, int flags, struct umfs_o
 
 static int ll_readdir(umfs_req *ur, void *node, void *fh, off_t off, umfs_dirbuf *buf)
 {
-	BEGIN(K_DIR);
 	size_t size = umfs_dir_space(buf);
+	bool plus = umfs_dir_plus(buf) && SE(ur)->op.readdirplus;
 
+	if (!plus && !SE(ur)->op.readdir)
+		return -ENOSYS; /* a program with readdirplus only, as on libfuse */
+	BEGIN(K_DIR);
 	r->dir = buf;
-	r->plus = umfs_dir_plus(buf) && r->se->op.readdirplus;
+	r->plus = plus;
 	if (r->plus)
 		r->se->op.readdirplus(r, node_ino(node), size, off, fi_of(r, fh));
 	else
@@ -503,7 +506,9 @@ void ll_fill_uops(struct fuse_session *se)
 	SET(lookup); SET(getattr); SET(setattr); SET(readlink); SET(mknod); SET(mkdir);
 	SET(symlink); SET(link); SET(unlink); SET(rmdir); SET(rename); SET(open);
 	SET(create); SET(read); SET(flush); SET(release); SET(fsync); SET(opendir);
-	SET(readdir); SET(releasedir); SET(fsyncdir); SET(statfs); SET(setxattr);
+	if (o->readdir || o->readdirplus) /* READDIR and READDIRPLUS both come here */
+		u->readdir = ll_readdir;
+	SET(releasedir); SET(fsyncdir); SET(statfs); SET(setxattr);
 	SET(getxattr); SET(listxattr); SET(removexattr); SET(access); SET(getlk);
 	SET(setlk); SET(flock); SET(fallocate); SET(copy_file_range); SET(lseek);
 	if (o->forget || o->forget_multi)

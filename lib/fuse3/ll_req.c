@@ -142,6 +142,7 @@ static void put_entry(struct umfs_entry *out, const struct fuse_entry_param *e)
 	out->attr = e->attr;
 	out->entry_timeout = e->entry_timeout;
 	out->attr_timeout = e->attr_timeout;
+	out->generation = e->generation;
 }
 
 int fuse_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
@@ -246,16 +247,14 @@ int fuse_reply_lseek(fuse_req_t req, off_t off)
 }
 
 /* ---- directory entries ----
- * A plain entry is laid out as the kernel's (struct fuse_dirent: ino, off of the next
- * entry, namelen, type, the name, zeros to a multiple of 8 bytes), as on libfuse, so
- * that the reply hands the program's buffer to libumfs in one copy
- * (umfs_dir_add_dirents): re-encoding each entry made the library 7% of a listing
- * server's time (libfuse: 2%). A readdirplus entry is kept in a private layout of
- * exactly the room of the kernel's (fuse_direntplus: 152 bytes and the name), which
- * holds 122 bytes and the name with its NUL, and is handed to libumfs one by one, for
- * libumfs counts the kernel's reference to each entry's node. Either way a program
- * fits exactly as many entries into a reply as on libfuse. Fields are read and
- * written with memcpy: the program's buffer need not be aligned. */
+ * Entries are laid out as the kernel's, as on libfuse, so that the reply hands the
+ * program's buffer to libumfs in one copy (umfs_dir_add_dirents,
+ * umfs_dir_add_direntplus): re-encoding each entry made the library 7% of a listing
+ * server's time (libfuse: 2%). A plain entry is a struct fuse_dirent (ino, off of the
+ * next entry, namelen, type, the name, zeros to a multiple of 8 bytes); a readdirplus
+ * entry a struct fuse_entry_out before it, whose node id is the program's inode
+ * number (the session's direct_node_ids). Fields are written with memcpy: the
+ * program's buffer need not be aligned. */
 struct dirent_hdr {  /* struct fuse_dirent */
 	uint64_t ino;
 	uint64_t off;
@@ -263,26 +262,8 @@ struct dirent_hdr {  /* struct fuse_dirent */
 	uint32_t type;       /* st_mode >> 12 */
 };
 
-/* The attributes the kernel takes (struct fuse_attr), with st_rdev whole. */
-struct packed_stat {
-	uint64_t ino, size, blocks, rdev;
-	int64_t atime, mtime, ctime;
-	uint32_t atimensec, mtimensec, ctimensec, mode, nlink, uid, gid, blksize;
-};
-
-struct ent_plus {
-	uint64_t off;
-	uint64_t ino;       /* fuse_entry_param.ino: the entry's node */
-	double entry_timeout, attr_timeout;
-	struct packed_stat st;
-	uint16_t namelen;
-	char name[];        /* NUL-terminated */
-};
-
 #define KERNEL_DIRENT sizeof(struct dirent_hdr) /* struct fuse_dirent without the name */
-#define PLUS_NAME offsetof(struct ent_plus, name)
-#define KERNEL_DIRENTPLUS 152 /* sizeof(struct fuse_direntplus) without the name */
-#define NAME_MAX_LEN 4095 /* as FUSE_NAME_MAX in lib/wire.h */
+#define KERNEL_ENTRY_OUT 128 /* sizeof(struct fuse_entry_out): nodeid first */
 
 static size_t align8(size_t n)
 {
@@ -313,105 +294,55 @@ size_t fuse_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *
 size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const char *name,
 			      const struct fuse_entry_param *e, off_t off)
 {
-	size_t namelen = strlen(name);
-	size_t len = align8(KERNEL_DIRENTPLUS + namelen);
-	struct ent_plus hdr;
+	struct umfs_entry ue;
 
 	(void)req;
-	if (!buf || len > bufsize)
-		return len;
-	if (namelen > NAME_MAX_LEN)
-		namelen = 0;
-	hdr.off = (uint64_t)off;
-	hdr.ino = e->ino;
-	hdr.entry_timeout = e->entry_timeout;
-	hdr.attr_timeout = e->attr_timeout;
-	hdr.st = (struct packed_stat){
-		.ino = e->attr.st_ino, .size = (uint64_t)e->attr.st_size,
-		.blocks = (uint64_t)e->attr.st_blocks, .rdev = e->attr.st_rdev,
-		.atime = e->attr.st_atim.tv_sec, .mtime = e->attr.st_mtim.tv_sec,
-		.ctime = e->attr.st_ctim.tv_sec, .atimensec = (uint32_t)e->attr.st_atim.tv_nsec,
-		.mtimensec = (uint32_t)e->attr.st_mtim.tv_nsec,
-		.ctimensec = (uint32_t)e->attr.st_ctim.tv_nsec, .mode = e->attr.st_mode,
-		.nlink = (uint32_t)e->attr.st_nlink, .uid = e->attr.st_uid, .gid = e->attr.st_gid,
-		.blksize = (uint32_t)e->attr.st_blksize,
-	};
-	hdr.namelen = (uint16_t)namelen;
-	memcpy(buf, &hdr, PLUS_NAME);
-	memcpy(buf + PLUS_NAME, name, namelen);
-	memset(buf + PLUS_NAME + namelen, 0, len - PLUS_NAME - namelen);
-	return len;
+	if (!buf)
+		return umfs_direntplus(NULL, 0, name, NULL, off); /* sizing only: e may be NULL */
+	put_entry(&ue, e);
+	return umfs_direntplus(buf, bufsize, name, &ue, off);
 }
 
-/* The program's plus entry at p as libumfs's entry. */
-static void plus_entry(const char *p, struct umfs_entry *ue, fuse_ino_t *ino)
+/* Readdirplus entries that did not fit into the kernel's buffer: the kernel never saw
+ * them, so the program gets the references it counted for them back (forget). */
+static void give_back(fuse_req_t req, const char *p, size_t len)
 {
-	struct ent_plus h;
-	struct stat *st = &ue->attr;
+	while (len >= KERNEL_ENTRY_OUT + KERNEL_DIRENT) {
+		struct dirent_hdr d;
+		uint64_t ino;
+		size_t size;
 
-	memcpy(&h, p, PLUS_NAME);
-	*ino = h.ino;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = h.st.ino;
-	st->st_size = (off_t)h.st.size;
-	st->st_blocks = (blkcnt_t)h.st.blocks;
-	st->st_rdev = h.st.rdev;
-	st->st_atim = (struct timespec){ h.st.atime, h.st.atimensec };
-	st->st_mtim = (struct timespec){ h.st.mtime, h.st.mtimensec };
-	st->st_ctim = (struct timespec){ h.st.ctime, h.st.ctimensec };
-	st->st_mode = h.st.mode;
-	st->st_nlink = h.st.nlink;
-	st->st_uid = h.st.uid;
-	st->st_gid = h.st.gid;
-	st->st_blksize = h.st.blksize;
-	ue->entry_timeout = h.entry_timeout;
-	ue->attr_timeout = h.attr_timeout;
-	ue->node = ino_node(*ino);
-}
+		memcpy(&ino, p, sizeof(ino));
+		memcpy(&d, p + KERNEL_ENTRY_OUT, sizeof(d));
+		size = align8(KERNEL_ENTRY_OUT + KERNEL_DIRENT + d.namelen);
+		if (size > len)
+			break;
+		if (ino && req->se->op.forget) {
+			struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
 
-/* Hand the program's plus entries to libumfs, names in place. Entries that do not
- * make it (no memory) are given back to the program with forget, as the kernel never
- * saw them. */
-static int reply_dir_plus(fuse_req_t req, const char *buf, size_t size)
-{
-	size_t pos = 0;
-	bool full = false;
-
-	while (pos + PLUS_NAME < size) {
-		const char *p = buf + pos;
-		struct umfs_entry ue;
-		fuse_ino_t ino;
-		uint16_t namelen;
-		uint64_t off;
-
-		memcpy(&namelen, p + offsetof(struct ent_plus, namelen), sizeof(namelen));
-		memcpy(&off, p + offsetof(struct ent_plus, off), sizeof(off));
-		if (namelen == 0 || namelen > NAME_MAX_LEN || pos + PLUS_NAME + namelen >= size ||
-		    p[PLUS_NAME + namelen] != '\0')
-			return fuse_reply_err(req, EIO);
-		plus_entry(p, &ue, &ino);
-		if (full || umfs_dir_add_entry(req->dir, p + PLUS_NAME, &ue, (off_t)off)) {
-			full = true;
-			if (ino && req->se->op.forget) {
-				struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
-
-				if (f) {
-					req->se->op.forget(f, ino, 1);
-					req_end(f);
-				}
+			if (f) {
+				req->se->op.forget(f, ino, 1);
+				req_end(f);
 			}
 		}
-		pos += align8(KERNEL_DIRENTPLUS + namelen);
+		p += size;
+		len -= size;
 	}
-	return req_done(req, 0);
 }
 
 static int reply_dir(fuse_req_t req, const char *buf, size_t size)
 {
-	if (req->plus)
-		return reply_dir_plus(req, buf, size);
-	if (umfs_dir_add_dirents(req->dir, buf, size) < 0)
+	ssize_t added;
+
+	if (!req->plus) {
+		if (umfs_dir_add_dirents(req->dir, buf, size) < 0)
+			return fuse_reply_err(req, EIO);
+		return req_done(req, 0);
+	}
+	added = umfs_dir_add_direntplus(req->dir, buf, size);
+	if (added < 0)
 		return fuse_reply_err(req, EIO);
+	give_back(req, buf + added, size - (size_t)added);
 	return req_done(req, 0);
 }
 

@@ -83,6 +83,9 @@ struct fuse_session *fuse_session_new(struct fuse_args *args,
 	/* libfuse's defaults: nothing cached beyond what the replies say. */
 	se->cfg.entry_timeout = 0;
 	se->cfg.attr_timeout = 0;
+	/* The program's inode numbers are the kernel's node ids, and it counts the
+	 * kernel's references itself (forget). */
+	se->cfg.direct_node_ids = 1;
 	ll_fill_uops(se);
 	se->us = umfs_session_new(&se->uops, sizeof(se->uops), se, ino_node(FUSE_ROOT_ID),
 				  &se->cfg);

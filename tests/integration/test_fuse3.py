@@ -390,6 +390,47 @@ def test_listing_replies(serve, variant):
     stopped_cleanly(r)
 
 
+def file_handle(path):
+    """name_to_handle_at(2): the kernel's (node id, generation) of a FUSE file."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class FileHandle(ctypes.Structure):
+        _fields_ = [('handle_bytes', ctypes.c_uint), ('handle_type', ctypes.c_int),
+                    ('f_handle', ctypes.c_uint32 * 32)]
+    fh = FileHandle(handle_bytes=128)
+    mount_id = ctypes.c_int()
+    if libc.name_to_handle_at(-100, path.encode(), ctypes.byref(fh),
+                              ctypes.byref(mount_id), 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), path)
+    # fs/fuse/inode.c, fuse_encode_fh: node id (high, low word), then generation
+    assert fh.handle_bytes >= 12, fh.handle_bytes
+    return (fh.f_handle[0] << 32) | fh.f_handle[1], fh.f_handle[2]
+
+
+def test_node_ids_and_generations(serve, variant):
+    """tests/fuse3/nodeids_ll.c: a program's inode numbers and generations are the
+    kernel's node ids and generations, from lookup and readdirplus alike, and every
+    reference the program handed out comes back through forget once the kernel drops
+    its inodes."""
+    r = serve(variant, 'nodeids_ll')
+    base, gen = 0x123400000000, 7000
+    assert file_handle(os.path.join(r.mnt, 'f3')) == (base + 3, gen + 3)  # lookup
+    assert os.stat(r.mnt).st_size == 1
+    names = os.listdir(r.mnt)  # readdirplus: every entry a reference
+    assert names == ['f%d' % i for i in range(50)]
+    assert os.stat(r.mnt).st_size == 51
+    # the readdirplus entries' nodes, without another lookup (cached for 60 s)
+    for i in (0, 17, 49):
+        assert file_handle(os.path.join(r.mnt, 'f%d' % i)) == (base + i, gen + i)
+    assert os.stat(r.mnt).st_size == 51
+    H.write_file('/proc/sys/vm/drop_caches', b'2')
+    assert H.wait_for(lambda: os.stat(r.mnt).st_size == 0), os.stat(r.mnt).st_size
+    assert 'unknown inode' not in r.output()
+    stopped_cleanly(r)
+
+
 # ------------------------------------------------------------------------------------
 # ioctl and poll
 
