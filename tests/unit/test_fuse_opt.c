@@ -12,17 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned passed, failed;
-
-#define CHECK(cond)                                                             \
-	do {                                                                    \
-		if (cond) {                                                     \
-			passed++;                                               \
-		} else {                                                        \
-			failed++;                                               \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                               \
-	} while (0)
+#include "check.h"
 
 struct conf {
 	int flag, other, port, keyed;

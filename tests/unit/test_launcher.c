@@ -12,17 +12,7 @@
 #include "../../launcher/proto.h"
 #include "../../launcher/service.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (cond) {                                                          \
-			passed++;                                                    \
-		} else {                                                             \
-			failed++;                                                    \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		}                                                                    \
-	} while (0)
+#include "check.h"
 
 static void encode(struct pbuf *b, const struct request *r)
 {
@@ -200,6 +190,6 @@ int main(void)
 	test_bad_requests();
 	test_reply_roundtrip();
 	test_service_file();
-	printf("launcher: %d passed, %d failed\n", passed, failed);
+	printf("launcher: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -10,17 +10,7 @@
 
 #include "nodes.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (cond) {                                                          \
-			passed++;                                                    \
-		} else {                                                             \
-			failed++;                                                    \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		}                                                                    \
-	} while (0)
+#include "check.h"
 
 static int root, a, b; /* contexts: their addresses */
 static uint64_t forgotten;
@@ -86,6 +76,6 @@ int main(void)
 {
 	test_table();
 	test_direct();
-	printf("nodes: %d passed, %d failed\n", passed, failed);
+	printf("nodes: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
