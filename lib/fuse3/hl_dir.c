@@ -97,6 +97,7 @@ static int add_entry(struct dirh *dh, const char *name, const struct stat *given
 
 		if (n) {
 			e.ino = node_id(f, n);
+			e.generation = n->ino; /* as hl_ops.c's entries */
 			if (!f->conf.use_ino)
 				e.attr.st_ino = n->ino;
 			e.entry_timeout = f->conf.entry_timeout;

@@ -16,7 +16,8 @@ struct node {
 	struct node *parent;  /* NULL for the root, and once removed from the tree */
 	char *name;
 	uint64_t nlookup;     /* the kernel's references */
-	uint64_t ino;         /* what programs see without use_ino */
+	uint64_t ino;         /* its creation number: what programs see without use_ino,
+			       * and the generation the kernel gets */
 	int refs;             /* children and open handles that keep it */
 	int open_count;
 	bool hidden;          /* renamed to .fuse_hidden* while still open */

@@ -111,7 +111,9 @@ static int make_entry(struct fuse *f, fuse_ino_t parent, const char *name, const
 		return -ENOMEM;
 	fix_attr(f, n, &e->attr);
 	e->ino = node_id(f, n);
-	e->generation = 1;
+	/* The id is the node's address, which a later node may get again: its creation
+	 * number tells them apart (the kernel takes the pair as the file's identity). */
+	e->generation = n->ino;
 	e->entry_timeout = f->conf.entry_timeout;
 	e->attr_timeout = f->conf.attr_timeout;
 	return 0;
@@ -858,6 +860,10 @@ static void hl_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want &= ~FUSE_CAP_POSIX_LOCKS;
 	if (!f->op.flock)
 		conn->want &= ~FUSE_CAP_FLOCK_LOCKS;
+	/* A node's id is its address (hl_tree.c): the kernel must never send one back
+	 * from a file handle after the node is gone, which it does only for an exported
+	 * file system. (This layer has no lookup of "." and ".." for export either.) */
+	conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
 }
 
 static void hl_destroy(void *userdata)

@@ -431,6 +431,23 @@ def test_node_ids_and_generations(serve, variant):
     stopped_cleanly(r)
 
 
+def test_file_identities_are_not_reused(serve, variant, workdir):
+    """The high-level layer's nodes: a file created, looked up, deleted and forgotten
+    over and over never gets the (node id, generation) of an earlier one, which the
+    kernel takes as the file's identity (file handles, name_to_handle_at)."""
+    r, top, src = passthrough(serve, variant, 'passthrough', workdir)
+    seen = set()
+    for i in range(30):
+        path = os.path.join(top, 'f')
+        H.write_file(path, b'x')
+        ident = file_handle(path)
+        assert ident not in seen, (i, ident)
+        seen.add(ident)
+        os.unlink(path)
+        H.write_file('/proc/sys/vm/drop_caches', b'2')  # the kernel forgets the node
+    stopped_cleanly(r)
+
+
 # ------------------------------------------------------------------------------------
 # ioctl and poll
 
