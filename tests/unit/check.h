@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check.h - the unit tests' one assertion: CHECK(cond) counts a pass or prints the
- * failing condition with its place and counts a failure; each test prints
- * "NAME: <passed> passed, <failed> failed" last and exits nonzero on a failure.
+ * check.h - the C unit tests' one assertion (tests/unit/, fs/cryptfs/tests/):
+ * CHECK(cond) counts a pass, or prints the failing condition with its place and
+ * counts a failure; each test prints "NAME: <passed> passed, <failed> failed" last
+ * and exits nonzero on a failure.
  */
 #ifndef TESTS_UNIT_CHECK_H
 #define TESTS_UNIT_CHECK_H

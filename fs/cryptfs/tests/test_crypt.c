@@ -19,17 +19,7 @@
 #include "crypt_name.h"
 #include "crypt_xattr.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (cond) {                                                                 \
-			passed++;                                                           \
-		} else {                                                                    \
-			failed++;                                                           \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                           \
-	} while (0)
+#include "../../../tests/unit/check.h"
 
 static void tohex(const uint8_t *in, size_t n, char *out)
 {
@@ -437,6 +427,6 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	printf("crypt: %d passed, %d failed\n", passed, failed);
+	printf("crypt: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
