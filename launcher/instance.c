@@ -70,7 +70,13 @@ int instance_serving(const struct instance *inst)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return atoi(buf) == 0;
+	if (atoi(buf) != 0)
+		return 0;
+	/* Nothing waits on a connection that ended either: a file system that died
+	 * before answering INIT closed it, and the kernel dropped the INIT. So it serves
+	 * only while its process lives (a zombie has ended), whether or not umfsd has
+	 * seen the end yet. */
+	return proc_starttime(inst->pid) != 0;
 }
 
 unsigned long long proc_starttime(pid_t pid)

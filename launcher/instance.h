@@ -104,8 +104,8 @@ void state_remove(const struct instance *inst);
 void state_scan(struct service *services, void (*found)(struct instance *inst, bool alive));
 
 const char *state_name(enum inst_state st);
-/* Whether the instance's file system has answered the kernel's INIT: -1 when that
- * cannot be told (no fusectl at /sys/fs/fuse/connections), else 0 or 1. */
+/* Whether the instance's file system has answered the kernel's INIT and still runs:
+ * -1 when that cannot be told (no fusectl at /sys/fs/fuse/connections), else 0 or 1. */
 int instance_serving(const struct instance *inst);
 unsigned long long proc_starttime(pid_t pid);
 char *log_path(const struct instance *inst);
