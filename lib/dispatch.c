@@ -193,7 +193,7 @@ static int make_entry(umfs_req *req, const struct umfs_entry *e, struct fuse_ent
 		      uint64_t *id)
 {
 	uint64_t gen;
-	int rc = nodes_ref(&req->s->nodes, e->node, id, &gen);
+	int rc = nodes_ref(&req->s->nodes, e->node, e->generation, id, &gen);
 
 	if (rc < 0) {
 		/* The file system counted a handout the kernel will never get. */
@@ -201,8 +201,6 @@ static int make_entry(umfs_req *req, const struct umfs_entry *e, struct fuse_ent
 			ops(req)->forget(req->s->fs, e->node, 1);
 		return rc;
 	}
-	if (req->s->nodes.direct)
-		gen = e->generation;
 	codec_entry_out(out, *id, gen, &e->attr, e->entry_timeout, e->attr_timeout);
 	return 0;
 }
@@ -856,13 +854,11 @@ static void do_opendir(umfs_req *req)
 					open_param(&req->out.open)));
 }
 
-/* READDIRPLUS entries already counted a reference for the kernel; when the kernel
- * does not get them after all, give each back. */
-static void undo_direntplus(umfs_req *req)
+/* READDIRPLUS entries from p to end already counted a reference for the kernel; when
+ * the kernel does not get them after all, give each back. */
+static void undo_direntplus(umfs_req *req, const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char *p = payload(req);
-
-	while (p < req->dir.pos) {
+	while (p < end) {
 		struct fuse_direntplus d;
 
 		memcpy(&d, p, sizeof(d));
@@ -880,12 +876,12 @@ static void finish_readdir(umfs_req *req, ssize_t rc)
 		rc = req->dir.error;
 	if (rc < 0) {
 		if (req->dir.plus)
-			undo_direntplus(req);
+			undo_direntplus(req, payload(req), req->dir.pos);
 		reply_error(req, (int)rc);
 	} else if (reply_send(req, 0, (size_t)(req->dir.pos - (unsigned char *)payload(req))) ==
 			   -ENOENT &&
 		   req->dir.plus) {
-		undo_direntplus(req);
+		undo_direntplus(req, payload(req), req->dir.pos);
 	}
 }
 
@@ -1269,7 +1265,7 @@ int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len)
 	return fits < whole;
 }
 
-ssize_t umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len)
+int umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len)
 {
 	size_t whole, fits;
 
@@ -1279,7 +1275,10 @@ ssize_t umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t le
 			  &fits) < 0)
 		return -EIO;
 	append_entries(buf, entries, fits);
-	return (ssize_t)fits;
+	/* The kernel never gets the entries that did not fit. */
+	undo_direntplus(buf->req, (const unsigned char *)entries + fits,
+			(const unsigned char *)entries + whole);
+	return fits < whole;
 }
 
 size_t umfs_direntplus(void *dst, size_t room, const char *name, const struct umfs_entry *e,
@@ -1323,12 +1322,10 @@ static int dir_add(umfs_dirbuf *buf, const char *name, const struct stat *st, vo
 		if (FUSE_DIRENTPLUS_SIZE(namelen) > buf->space)
 			return 1;
 		/* Count the reference only once the entry is sure to fit. */
-		if (node && nodes_ref(&s->nodes, node, &id, &gen) < 0) {
+		if (node && nodes_ref(&s->nodes, node, generation, &id, &gen) < 0) {
 			buf->error = -ENOMEM;
 			return 1;
 		}
-		if (s->nodes.direct)
-			gen = generation;
 		if (node)
 			codec_entry_out(&e, id, gen, st, entry_timeout, attr_timeout);
 		else

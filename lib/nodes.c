@@ -115,7 +115,7 @@ static uint32_t bucket_of(const struct node_shard *sh, uint64_t h)
 	return (uint32_t)((h / NODE_SHARDS) & (sh->nbuckets - 1));
 }
 
-int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen)
+int nodes_ref(struct node_table *t, void *ctx, uint64_t fs_gen, uint64_t *id, uint64_t *gen)
 {
 	uint64_t h;
 	struct node_shard *sh;
@@ -123,7 +123,7 @@ int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen)
 
 	if (ctx == t->root || t->direct) {
 		*id = t->direct ? (uint64_t)(uintptr_t)ctx : NODE_ROOT_ID;
-		*gen = 0;
+		*gen = t->direct ? fs_gen : 0;
 		return 0;
 	}
 	sh = shard_of_ctx(t, ctx, &h);

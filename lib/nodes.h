@@ -51,9 +51,9 @@ typedef void node_forget_fn(void *fs, void *ctx, uint64_t handouts);
 /* Free the table; forget() is called for every node still referenced. */
 void nodes_destroy(struct node_table *t, node_forget_fn *forget, void *fs);
 
-/* Count one more kernel reference to ctx. Returns 0 and its id and generation (0 in
- * a direct table: the file system's own), or -ENOMEM. */
-int nodes_ref(struct node_table *t, void *ctx, uint64_t *id, uint64_t *gen);
+/* Count one more kernel reference to ctx. Returns 0 and its id and generation (in a
+ * direct table: fs_gen, the file system's own), or -ENOMEM. */
+int nodes_ref(struct node_table *t, void *ctx, uint64_t fs_gen, uint64_t *id, uint64_t *gen);
 /* Drop n references of id. Returns the context when that was the last reference (the
  * caller then calls the file system's forget with *handouts), else NULL. Unknown ids
  * are ignored. */

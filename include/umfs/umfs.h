@@ -325,11 +325,10 @@ int umfs_dir_add_dirents(umfs_dirbuf *buf, const void *dirents, size_t len);
 /* The same for readdirplus entries, in a session with umfs_config.direct_node_ids
  * only (the entries name nodes by their ids): entries in the kernel's struct
  * fuse_direntplus layout (struct fuse_entry_out, then a struct fuse_dirent), as
- * umfs_direntplus() writes them. Returns the bytes added (len unless the buffer
- * filled or an entry was cut off at len: the program's handouts of the entries after
- * those are its to take back), -EINVAL for a plain listing or a session that counts
- * nodes, -EIO as umfs_dir_add_dirents. */
-ssize_t umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len);
+ * umfs_direntplus() writes them. Returns as umfs_dir_add_dirents, and -EINVAL for a
+ * plain listing or a session that counts nodes; the nodes of whole entries that did
+ * not fit go back to the file system through forget (the kernel never saw them). */
+int umfs_dir_add_direntplus(umfs_dirbuf *buf, const void *entries, size_t len);
 /* Lay out one readdirplus entry for umfs_dir_add_direntplus() at dst, if it fits in
  * room: e->node as its node id (direct_node_ids), e->generation, e->attr and the
  * timeouts. Returns the entry's size, whether it fit or not (dst may then be NULL). */

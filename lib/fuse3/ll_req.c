@@ -263,7 +263,6 @@ struct dirent_hdr {  /* struct fuse_dirent */
 };
 
 #define KERNEL_DIRENT sizeof(struct dirent_hdr) /* struct fuse_dirent without the name */
-#define KERNEL_ENTRY_OUT 128 /* sizeof(struct fuse_entry_out): nodeid first */
 
 static size_t align8(size_t n)
 {
@@ -303,47 +302,12 @@ size_t fuse_add_direntry_plus(fuse_req_t req, char *buf, size_t bufsize, const c
 	return umfs_direntplus(buf, bufsize, name, &ue, off);
 }
 
-/* Readdirplus entries that did not fit into the kernel's buffer: the kernel never saw
- * them, so the program gets the references it counted for them back (forget). */
-static void give_back(fuse_req_t req, const char *p, size_t len)
-{
-	while (len >= KERNEL_ENTRY_OUT + KERNEL_DIRENT) {
-		struct dirent_hdr d;
-		uint64_t ino;
-		size_t size;
-
-		memcpy(&ino, p, sizeof(ino));
-		memcpy(&d, p + KERNEL_ENTRY_OUT, sizeof(d));
-		size = align8(KERNEL_ENTRY_OUT + KERNEL_DIRENT + d.namelen);
-		if (size > len)
-			break;
-		if (ino && req->se->op.forget) {
-			struct fuse_req *f = req_begin(req->se, NULL, K_NONE);
-
-			if (f) {
-				req->se->op.forget(f, ino, 1);
-				req_end(f);
-			}
-		}
-		p += size;
-		len -= size;
-	}
-}
-
 static int reply_dir(fuse_req_t req, const char *buf, size_t size)
 {
-	ssize_t added;
+	int rc = req->plus ? umfs_dir_add_direntplus(req->dir, buf, size)
+			   : umfs_dir_add_dirents(req->dir, buf, size);
 
-	if (!req->plus) {
-		if (umfs_dir_add_dirents(req->dir, buf, size) < 0)
-			return fuse_reply_err(req, EIO);
-		return req_done(req, 0);
-	}
-	added = umfs_dir_add_direntplus(req->dir, buf, size);
-	if (added < 0)
-		return fuse_reply_err(req, EIO);
-	give_back(req, buf + added, size - (size_t)added);
-	return req_done(req, 0);
+	return rc < 0 ? fuse_reply_err(req, EIO) : req_done(req, 0);
 }
 
 /* Copy a reply's bytes into the libumfs buffer of a read, readlink, xattr, ioctl. */

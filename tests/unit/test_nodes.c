@@ -28,13 +28,13 @@ static void test_table(void)
 	uint64_t id_a, id_a2, id_b, gen, gen2, handouts = 0;
 
 	CHECK(nodes_init(&t, &root, false) == 0);
-	CHECK(nodes_ref(&t, &root, &id_a, &gen) == 0 && id_a == NODE_ROOT_ID);
+	CHECK(nodes_ref(&t, &root, 0, &id_a, &gen) == 0 && id_a == NODE_ROOT_ID);
 	CHECK(nodes_find(&t, &root) == NODE_ROOT_ID);
 	CHECK(nodes_get(&t, NODE_ROOT_ID) == &root);
 	/* the same context keeps its id while referenced; another gets another */
-	CHECK(nodes_ref(&t, &a, &id_a, &gen) == 0 && id_a > NODE_ROOT_ID);
-	CHECK(nodes_ref(&t, &a, &id_a2, &gen2) == 0 && id_a2 == id_a && gen2 == gen);
-	CHECK(nodes_ref(&t, &b, &id_b, &gen) == 0 && id_b != id_a && id_b > NODE_ROOT_ID);
+	CHECK(nodes_ref(&t, &a, 0, &id_a, &gen) == 0 && id_a > NODE_ROOT_ID);
+	CHECK(nodes_ref(&t, &a, 0, &id_a2, &gen2) == 0 && id_a2 == id_a && gen2 == gen);
+	CHECK(nodes_ref(&t, &b, 0, &id_b, &gen) == 0 && id_b != id_a && id_b > NODE_ROOT_ID);
 	CHECK(nodes_get(&t, id_a) == &a && nodes_find(&t, &b) == id_b);
 	CHECK(nodes_get(&t, 0) == NULL && nodes_get(&t, id_a + id_b + 1000) == NULL);
 	/* forgotten only with its last reference, with every handout counted */
@@ -43,7 +43,7 @@ static void test_table(void)
 	CHECK(nodes_get(&t, id_a) == NULL && nodes_find(&t, &a) == 0);
 	CHECK(nodes_unref(&t, id_a, 1, &handouts) == NULL); /* unknown now: ignored */
 	/* a reused slot is a new generation */
-	CHECK(nodes_ref(&t, &a, &id_a2, &gen2) == 0);
+	CHECK(nodes_ref(&t, &a, 0, &id_a2, &gen2) == 0);
 	CHECK(id_a2 != id_a || gen2 != gen);
 	forgotten = 0;
 	nodes_destroy(&t, count_forget, NULL); /* a and b: one handout each */
@@ -58,8 +58,8 @@ static void test_direct(void)
 
 	CHECK(nodes_init(&t, &root, true) == -EINVAL); /* the root must be id 1 */
 	CHECK(nodes_init(&t, (void *)NODE_ROOT_ID, true) == 0);
-	CHECK(nodes_ref(&t, big, &id, &gen) == 0 && id == 0x123400000001ULL && gen == 0);
-	CHECK(nodes_ref(&t, (void *)NODE_ROOT_ID, &id, &gen) == 0 && id == NODE_ROOT_ID);
+	CHECK(nodes_ref(&t, big, 42, &id, &gen) == 0 && id == 0x123400000001ULL && gen == 42);
+	CHECK(nodes_ref(&t, (void *)NODE_ROOT_ID, 0, &id, &gen) == 0 && id == NODE_ROOT_ID);
 	CHECK(nodes_get(&t, 0x123400000001ULL) == big && nodes_get(&t, 77) == (void *)77);
 	CHECK(nodes_get(&t, 0) == NULL && nodes_get(&t, NODE_ROOT_ID) == (void *)NODE_ROOT_ID);
 	CHECK(nodes_find(&t, big) == 0x123400000001ULL);
