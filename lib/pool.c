@@ -12,7 +12,8 @@
  * that one for every request; so one worker reads at a time and the others wait in
  * the pool (parked). A watcher thread gives the turn to a parked worker when the
  * reader has held a request for a whole tick (a slow callback, or one that waits for
- * another request), so a slow request holds up the others for a tick at most.
+ * another request), so a slow request holds up the others for a tick at most; and,
+ * when every worker waits in a callback, lets a reserve worker take a request (watch).
  * A worker that served a large read or write does not poll: such streams are bound
  * by CPU, not by wake-ups. While the last request taken was part of a stream (a
  * large write, a directory listing: session.c), nobody polls and every worker
@@ -42,12 +43,53 @@
 #define QUIET_TICKS 100         /* ticks without a request before the watcher rests */
 #define MIN_WINDOW_US 5         /* the first step when a window widens from none */
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (clock_gettime(c, &t) != 0)
+		return 0;
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Nobody reads or waits for a turn, and a reserve worker could (the pool's lock). */
+static bool all_in_callbacks(const struct pool *p)
+{
+	return p->readers == 0 && p->parked == 0 && (p->reserves_waiting || p->can_grow);
+}
+
+/* A reserve worker takes the next request: a waiting one, else one that grow()
+ * starts (the pool's lock, released meanwhile). */
+static void give_reserve_turn(struct pool *p)
+{
+	p->reserve_turns++;
+	if (p->reserves_waiting) {
+		pthread_cond_signal(&p->reserve_turn);
+	} else {
+		p->can_grow = false; /* until the new worker joins (pool_add_worker) */
+		pthread_mutex_unlock(&p->lock);
+		p->grow(p->grow_arg);
+		pthread_mutex_lock(&p->lock);
+	}
+}
+
+/* The workers' CPU time since the last call (the pool's lock). */
+static uint64_t workers_cpu_ns(struct pool *p)
+{
+	uint64_t used = 0;
+
+	for (struct seat *seat = p->seats; seat; seat = seat->next) {
+		uint64_t t = clock_ns(seat->cpu_clock);
+
+		used += t - seat->cpu_at;
+		seat->cpu_at = t;
+	}
+	return used;
 }
 
 int pool_init(struct pool *p, unsigned max_poll_us)
@@ -69,6 +111,7 @@ int pool_init(struct pool *p, unsigned max_poll_us)
 		return -rc;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->turn, NULL);
+	pthread_cond_init(&p->reserve_turn, NULL);
 	return 0;
 }
 
@@ -76,7 +119,18 @@ int pool_init(struct pool *p, unsigned max_poll_us)
  * a tick with nobody reading. Once no request came for QUIET_TICKS and the reader
  * sleeps in read(2), rest without a timeout: the reader wakes the watcher when a
  * request comes (only then, so a busy file system pays no wake-up for it). Rest too
- * while streaming: nobody is parked then. */
+ * while streaming: nobody is parked then.
+ *
+ * Reserve workers: when every worker is in a callback, nobody has taken a request for
+ * a whole tick, and together they were on a CPU for less than half of it, the
+ * callbacks wait (for a disk, a network) rather than compute, and requests may be
+ * waiting behind them: one reserve worker gets a turn to take a request, and if none
+ * is free, grow() starts one (up to the pool's limit). A reserve goes back to waiting
+ * after each request, so in a pool whose callbacks do not wait only the regular
+ * workers read (waking the one that has slept longest among many costs caches), and
+ * workers that compute (a stream of large writes) get no company: the CPUs are taken.
+ * So the watcher also watches while every worker is in a callback and a reserve is
+ * free or may be started. */
 static void *watch(void *arg)
 {
 	struct pool *p = arg;
@@ -86,10 +140,11 @@ static void *watch(void *arg)
 	while (!p->stopping) {
 		uint64_t seen, until;
 		struct timespec ts;
-		bool held;
+		bool held, stuck = all_in_callbacks(p);
 
-		if (!atomic_load(&p->max_window_us) || atomic_load(&p->streaming) ||
-		    (quiet >= QUIET_TICKS && p->readers && p->sleepers == p->readers)) {
+		if (!stuck &&
+		    (!atomic_load(&p->max_window_us) || atomic_load(&p->streaming) ||
+		     (quiet >= QUIET_TICKS && p->readers && p->sleepers == p->readers))) {
 			p->watcher_idle = true;
 			pthread_cond_wait(&p->tick, &p->lock);
 			p->watcher_idle = false;
@@ -98,14 +153,19 @@ static void *watch(void *arg)
 		}
 		seen = atomic_load(&p->taken);
 		held = p->readers == 0;
+		if (stuck)
+			workers_cpu_ns(p);
 		until = now_ns() + TICK_NS;
 		ts.tv_sec = (time_t)(until / 1000000000ULL);
 		ts.tv_nsec = (long)(until % 1000000000ULL);
 		pthread_cond_timedwait(&p->tick, &p->lock, &ts);
 		quiet = atomic_load(&p->taken) == seen ? quiet + 1 : 0;
-		if (held && !p->stopping && p->readers == 0 && p->parked &&
-		    atomic_load(&p->taken) == seen)
+		if (!held || p->stopping || p->readers || atomic_load(&p->taken) != seen)
+			continue;
+		if (p->parked)
 			pthread_cond_signal(&p->turn);
+		else if (stuck && all_in_callbacks(p) && workers_cpu_ns(p) < TICK_NS / 2)
+			give_reserve_turn(p);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -119,6 +179,26 @@ int pool_start_watcher(struct pool *p)
 		return -rc;
 	p->watcher_started = true;
 	return 0;
+}
+
+void pool_set_growth(struct pool *p, void (*grow)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&p->lock);
+	p->grow = grow;
+	p->grow_arg = arg;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pool_add_worker(struct pool *p, struct seat *seat, pthread_t thread, bool more)
+{
+	if (pthread_getcpuclockid(thread, &seat->cpu_clock) != 0)
+		seat->cpu_clock = CLOCK_MONOTONIC; /* counts as computing: never grows for it */
+	pthread_mutex_lock(&p->lock);
+	seat->cpu_at = clock_ns(seat->cpu_clock);
+	seat->next = p->seats;
+	p->seats = seat;
+	p->can_grow = more && p->grow;
+	pthread_mutex_unlock(&p->lock);
 }
 
 void pool_stop_polling(struct pool *p)
@@ -147,6 +227,7 @@ void pool_stop(struct pool *p)
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->turn);
+	pthread_cond_broadcast(&p->reserve_turn);
 	pthread_cond_broadcast(&p->tick);
 	pthread_mutex_unlock(&p->lock);
 	if (p->watcher_started)
@@ -157,15 +238,35 @@ void pool_stop(struct pool *p)
 void pool_destroy(struct pool *p)
 {
 	pthread_cond_destroy(&p->turn);
+	pthread_cond_destroy(&p->reserve_turn);
 	pthread_cond_destroy(&p->tick);
 	pthread_mutex_destroy(&p->lock);
 }
 
 /* Wait until nobody else reads (when polling, which streams turn off). Returns false
  * when the pool stops. */
-static bool take_turn(struct pool *p, const struct seat *seat, bool *polling)
+static bool take_turn(struct pool *p, struct seat *seat, bool *polling)
 {
 	pthread_mutex_lock(&p->lock);
+	if (seat->reserve) {
+		/* Back from a request: whoever parked behind this one reads now. */
+		if (p->parked && p->readers == 0)
+			pthread_cond_signal(&p->turn);
+		while (!p->reserve_turns && !p->stopping) {
+			p->reserves_waiting++;
+			pthread_cond_wait(&p->reserve_turn, &p->lock);
+			p->reserves_waiting--;
+		}
+		if (p->stopping) {
+			pthread_mutex_unlock(&p->lock);
+			return false;
+		}
+		p->reserve_turns--;
+		*polling = false;
+		p->readers++;
+		pthread_mutex_unlock(&p->lock);
+		return true;
+	}
 	for (;;) {
 		*polling = atomic_load(&p->max_window_us) && seat->poll_fd >= 0 &&
 			   !atomic_load(&p->streaming);
@@ -225,7 +326,7 @@ static ssize_t sleep_read(int fd, void *buf, size_t size)
 	return n;
 }
 
-ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
+ssize_t pool_read(struct pool *p, struct seat *seat, const atomic_bool *exiting,
 		  bool may_poll, void *buf, size_t size, int *from)
 {
 	for (;;) {
@@ -271,6 +372,8 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 			pthread_mutex_lock(&p->lock);
 		}
 		p->readers--;
+		if (n > 0 && p->watcher_idle && all_in_callbacks(p))
+			pthread_cond_signal(&p->tick); /* watch whether they all wait */
 		pthread_mutex_unlock(&p->lock);
 		if (n > 0)
 			atomic_fetch_add(&p->taken, 1);

@@ -425,6 +425,30 @@ static ssize_t next_request(struct worker *w)
 			 s->in_size, &w->from);
 }
 
+static int start_worker(umfs_session *s, unsigned i);
+
+/* Every worker has been waiting in a callback (a disk, a network) for a while: start
+ * one more, up to max_workers, so that other requests do not wait for them, as
+ * libfuse's loop does (pool.c calls this from its watcher). */
+static void grow(void *arg)
+{
+	umfs_session *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->grow_lock);
+	if (s->nworkers < s->max_workers && !atomic_load(&s->exiting)) {
+		rc = start_worker(s, s->nworkers);
+		if (rc == 0) {
+			s->nworkers++;
+		} else {
+			umfs_log(UMFS_LOG_WARNING, "starting worker %u: %s; keeping %u",
+				s->nworkers + 1, strerror(-rc), s->nworkers);
+			s->max_workers = s->nworkers;
+		}
+	}
+	pthread_mutex_unlock(&s->grow_lock);
+}
+
 /* A large read or write: its callback takes a while (copying, ciphering), and the
  * next request of such a stream is not worth polling for (pool.c). */
 static bool takes_a_while(const unsigned char *buf, size_t len)
@@ -523,13 +547,20 @@ static unsigned worker_count(const struct umfs_config *c)
 	if (c->threads)
 		return c->threads;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	if (n < 1)
+		n = 1;
+	return c->max_threads && (unsigned)n > c->max_threads ? c->max_threads : (unsigned)n;
 }
 
 void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded)
 {
 	s->cfg.threads = threads;
 	s->cfg.single_threaded = single_threaded;
+}
+
+void umfs_session_set_max_threads(umfs_session *s, unsigned max_threads)
+{
+	s->cfg.max_threads = max_threads;
 }
 
 /* The longest polling window (pool.c): the configuration's, else UMFS_POLL_US's. */
@@ -550,73 +581,116 @@ static unsigned poll_window_us(const struct umfs_config *c)
 	return us > 0 ? (unsigned)us : 0;
 }
 
+/* Worker i's descriptors: its own clone of the connection (worker 0 reads the
+ * mount's), and a non-blocking one to poll if poll. */
+static void open_seat(umfs_session *s, unsigned i, bool poll)
+{
+	struct seat *seat = &s->workers[i].seat;
+
+	seat->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd, 0);
+	if (seat->fd < 0) {
+		/* An old kernel without cloning: share the one descriptor. */
+		umfs_log(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
+			strerror(-seat->fd));
+		seat->fd = s->mnt.fd;
+	}
+	seat->poll_fd = poll ? clone_fd(s->mnt.fd, O_NONBLOCK) : -1;
+}
+
+static void close_seat(umfs_session *s, struct seat *seat)
+{
+	if (seat->fd >= 0 && seat->fd != s->mnt.fd)
+		close(seat->fd);
+	if (seat->poll_fd >= 0)
+		close(seat->poll_fd);
+	*seat = (struct seat){ .fd = -1, .poll_fd = -1 };
+}
+
+/* Start worker i, whose seat is open unless it joins a running pool. */
+static int start_worker(umfs_session *s, unsigned i)
+{
+	struct worker *w = &s->workers[i];
+
+	w->s = s;
+	w->seat.reserve = i >= s->first_workers;
+	if (w->seat.fd < 0)
+		open_seat(s, i, atomic_load(&s->pool.max_window_us) != 0);
+	w->rb = reqbuf_new(s);
+	if (!w->rb || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		int rc = w->rb ? -EAGAIN : -ENOMEM;
+
+		reqbuf_free(w->rb);
+		w->rb = NULL;
+		close_seat(s, &w->seat);
+		return rc;
+	}
+	w->started = true;
+	pool_add_worker(&s->pool, &w->seat, w->thread, i + 1 < s->max_workers);
+	return 0;
+}
+
 static int start_workers(umfs_session *s)
 {
-	unsigned window = poll_window_us(&s->cfg);
-	int rc;
+	unsigned window = poll_window_us(&s->cfg), first = worker_count(&s->cfg);
+	unsigned most = s->cfg.single_threaded || s->cfg.max_threads < first ? first
+									   : s->cfg.max_threads;
+	int rc = 0;
 
-	s->nworkers = worker_count(&s->cfg);
-	s->workers = calloc(s->nworkers, sizeof(*s->workers));
+	s->workers = calloc(most, sizeof(*s->workers));
 	if (!s->workers)
 		return -ENOMEM;
-	for (unsigned i = 0; i < s->nworkers; i++)
-		s->workers[i].seat = (struct seat){ -1, -1 }; /* nothing to close yet */
+	s->max_workers = most;
+	s->first_workers = first;
+	for (unsigned i = 0; i < most; i++) /* nothing to close yet */
+		s->workers[i].seat = (struct seat){ .fd = -1, .poll_fd = -1 };
 	if (fcntl(s->mnt.fd, F_SETFL, fcntl(s->mnt.fd, F_GETFL) & ~O_NONBLOCK) < 0)
 		return -errno;
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		struct seat *seat = &s->workers[i].seat;
-
-		seat->fd = i == 0 ? s->mnt.fd : clone_fd(s->mnt.fd, 0);
-		if (seat->fd < 0) {
-			/* An old kernel without cloning: share the one descriptor. */
-			umfs_log(UMFS_LOG_DEBUG, "FUSE_DEV_IOC_CLONE: %s; sharing the descriptor",
-				strerror(-seat->fd));
-			seat->fd = s->mnt.fd;
-		}
-		seat->poll_fd = window ? clone_fd(s->mnt.fd, O_NONBLOCK) : -1;
-		if (seat->poll_fd < 0)
+	for (unsigned i = 0; i < first; i++) {
+		open_seat(s, i, window != 0);
+		if (s->workers[i].seat.poll_fd < 0)
 			window = 0; /* one worker that cannot poll: nobody polls */
 	}
 	rc = pool_init(&s->pool, window);
 	if (rc < 0)
 		return rc;
 	s->pool_ready = true;
-	umfs_log(UMFS_LOG_DEBUG, "%u workers, busy polling up to %u us", s->nworkers, window);
-	if (window && s->nworkers > 1 && (rc = pool_start_watcher(&s->pool)) < 0)
+	umfs_log(UMFS_LOG_DEBUG, "%u workers (up to %u), busy polling up to %u us", first,
+		 s->max_workers, window);
+	if (s->max_workers > first)
+		pool_set_growth(&s->pool, grow, s);
+	if (((window && s->max_workers > 1) || s->max_workers > first) &&
+	    (rc = pool_start_watcher(&s->pool)) < 0)
 		return rc;
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		struct worker *w = &s->workers[i];
-
-		w->s = s;
-		w->rb = reqbuf_new(s);
-		if (!w->rb)
-			return -ENOMEM;
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-			return -EAGAIN;
-		w->started = true;
-	}
-	return 0;
+	pthread_mutex_lock(&s->grow_lock);
+	while (rc == 0 && s->nworkers < first)
+		if ((rc = start_worker(s, s->nworkers)) == 0)
+			s->nworkers++;
+	pthread_mutex_unlock(&s->grow_lock);
+	return rc;
 }
 
 /* A worker blocked waiting for a request is cancelled there; one in a callback
  * finishes it, then sees the session end (next_request). */
 static void stop_workers(umfs_session *s)
 {
+	unsigned n;
+
 	umfs_session_exit(s);
 	if (s->pool_ready)
 		pool_stop(&s->pool); /* wakes the parked workers */
-	for (unsigned i = 0; i < s->nworkers; i++)
+	/* Nobody starts a worker from now on (grow checks exiting). */
+	pthread_mutex_lock(&s->grow_lock);
+	n = s->max_workers;
+	pthread_mutex_unlock(&s->grow_lock);
+	for (unsigned i = 0; i < n; i++)
 		if (s->workers[i].started)
 			pthread_cancel(s->workers[i].thread);
-	for (unsigned i = 0; i < s->nworkers; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &s->workers[i];
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->seat.fd >= 0 && w->seat.fd != s->mnt.fd)
-			close(w->seat.fd);
-		if (w->seat.poll_fd >= 0)
-			close(w->seat.poll_fd);
+		close_seat(s, &w->seat);
 		reqbuf_free(w->rb);
 	}
 	if (s->pool_ready)
@@ -627,6 +701,7 @@ static void stop_workers(umfs_session *s)
 	free(s->workers);
 	s->workers = NULL;
 	s->nworkers = 0;
+	s->max_workers = 0;
 }
 
 /* ---- the session ---- */
@@ -684,6 +759,7 @@ umfs_session *umfs_session_new(const struct umfs_operations *ops, size_t ops_siz
 	}
 	pthread_mutex_init(&s->intr_lock, NULL);
 	pthread_mutex_init(&s->retrieve_lock, NULL);
+	pthread_mutex_init(&s->grow_lock, NULL);
 	return s;
 }
 
@@ -806,6 +882,7 @@ void umfs_session_destroy(umfs_session *s)
 	pthread_mutex_destroy(&s->intr_lock);
 	notify_free_retrieves(s);
 	pthread_mutex_destroy(&s->retrieve_lock);
+	pthread_mutex_destroy(&s->grow_lock);
 	free(s->mnt.mountpoint);
 	free(s);
 }

@@ -89,8 +89,11 @@ struct umfs_session {
 	/* The caller's signal mask, from before SIGINT/SIGTERM/SIGHUP were blocked. */
 	sigset_t saved_mask;
 	bool mask_saved;
-	struct worker *workers;
-	unsigned nworkers;
+	struct worker *workers;  /* room for max_workers */
+	unsigned nworkers;       /* started so far (grow_lock) */
+	unsigned first_workers;  /* the regular ones; the others are reserves (pool.c) */
+	unsigned max_workers;    /* the pool grows up to this many (umfs_config.max_threads) */
+	pthread_mutex_t grow_lock; /* starting a worker, against stopping them all */
 	struct pool pool;        /* who reads /dev/fuse next (pool.c) */
 	bool pool_ready;
 	size_t in_size, out_size; /* per-request buffer sizes */

@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"  -d, --debug             trace every request and reply on stderr (implies -f)\n"
 	"  -s, --single-threaded   serve requests on one thread\n"
 	"  -t, --threads N         worker threads (default: one per CPU)\n"
+	"      --max-threads N     up to N workers while all wait in callbacks (for a\n"
+	"                          disk, a network; default: --threads, a fixed pool)\n"
 	"      --no-uring          serve through /dev/fuse even where the kernel offers\n"
 	"                          FUSE-over-io_uring (fuse.enable_uring=Y)\n"
 	"      --poll-us N         after a reply, keep reading for up to N microseconds\n"
@@ -85,7 +87,8 @@ static void usage(FILE *f)
 	fprintf(f, usage_text, kinds, opts);
 }
 
-enum { OPT_ATTR_TIMEOUT = 2000, OPT_ENTRY_TIMEOUT, OPT_NEGATIVE_TIMEOUT, OPT_NO_URING, OPT_POLL_US };
+enum { OPT_ATTR_TIMEOUT = 2000, OPT_ENTRY_TIMEOUT, OPT_NEGATIVE_TIMEOUT, OPT_NO_URING, OPT_POLL_US,
+       OPT_MAX_THREADS };
 
 /* The cache timeouts given on the command line; negative: keep the kind's default. */
 struct timeouts {
@@ -211,6 +214,7 @@ static int cmd_mount(int argc, char **argv)
 		{ "fsname", required_argument, NULL, 'F' },
 		{ "no-uring", no_argument, NULL, OPT_NO_URING },
 		{ "poll-us", required_argument, NULL, OPT_POLL_US },
+		{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 		KIND_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -237,6 +241,12 @@ static int cmd_mount(int argc, char **argv)
 			errno = 0;
 			cfg.threads = (unsigned)strtoul(optarg, &end, 10);
 			if (errno || *end || cfg.threads == 0 || cfg.threads > 1024)
+				return usage_error("bad thread count '%s'", optarg);
+			break;
+		case OPT_MAX_THREADS:
+			errno = 0;
+			cfg.max_threads = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end || cfg.max_threads == 0 || cfg.max_threads > 1024)
 				return usage_error("bad thread count '%s'", optarg);
 			break;
 		case 'o': user_opts = optarg; break;

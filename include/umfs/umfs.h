@@ -412,6 +412,13 @@ struct umfs_config {
 	 * forget is called for every FORGET with the kernel's count (nothing is counted
 	 * for the file system, nor forgotten when the session ends). */
 	int direct_node_ids;
+	/* The pool starts with `threads` workers and, while every one of them is busy in
+	 * a callback (one that waits for a disk or a network, say) when a request comes,
+	 * starts another, up to this many, as libfuse's multi-threaded loop does (its
+	 * max_threads). Workers so started stay until the session ends. 0 = `threads`:
+	 * a fixed pool. Not with single_threaded, nor for the io_uring transport, whose
+	 * rings are fixed. */
+	unsigned max_threads;
 };
 /* Fill c with the defaults. */
 void umfs_config_init(struct umfs_config *c);
@@ -450,6 +457,8 @@ int umfs_session_loop(umfs_session *s);
  * umfs_session_new() and umfs_session_loop(); for layers that learn the loop's kind
  * only after mounting (libfuse's fuse_session_loop vs fuse_session_loop_mt). */
 void umfs_session_set_workers(umfs_session *s, unsigned threads, int single_threaded);
+/* Change umfs_config.max_threads, likewise. */
+void umfs_session_set_max_threads(umfs_session *s, unsigned max_threads);
 
 /* Ask a running loop to stop (async-signal-safe). It unmounts and returns. */
 void umfs_session_exit(umfs_session *s);

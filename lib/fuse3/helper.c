@@ -120,8 +120,9 @@ void fuse_cmdline_help(void)
 	       "    -s                     disable multi-threaded operation\n"
 	       "    -o clone_fd            use separate fuse device fd for each thread\n"
 	       "                           (umfs: always on where the kernel can)\n"
-	       "    -o max_idle_threads    accepted; umfs keeps a fixed worker pool\n"
-	       "    -o max_threads         the number of worker threads (default: one per CPU)\n");
+	       "    -o max_idle_threads    accepted; umfs keeps the workers it started\n"
+	       "    -o max_threads=N       at most N workers (default 10); umfs starts one per\n"
+	       "                           CPU and adds one while all are busy in callbacks\n");
 }
 
 void fuse_lowlevel_help(void)

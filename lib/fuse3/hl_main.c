@@ -278,7 +278,7 @@ int fuse_main_real(int argc, char *argv[], const struct fuse_operations *op, siz
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
 		if (cfg) {
-			fuse_loop_cfg_set_max_threads(cfg, opts.max_threads == 10 ? 0 : opts.max_threads);
+			fuse_loop_cfg_set_max_threads(cfg, opts.max_threads);
 			res = fuse_loop_mt(f, cfg);
 			fuse_loop_cfg_destroy(cfg);
 		} else {

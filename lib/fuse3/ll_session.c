@@ -128,30 +128,38 @@ int fuse_session_loop(struct fuse_session *se)
 	return run_loop(se);
 }
 
-static int loop_mt(struct fuse_session *se, unsigned threads)
+/* libfuse's default for max_threads (FUSE_LOOP_MT_DEF_MAX_THREADS). */
+#define DEFAULT_MAX_THREADS 10
+
+/* libumfs starts one worker per CPU (at most max_threads) and adds workers while all
+ * are busy in callbacks, up to max_threads, as libfuse's loop adds threads. Idle
+ * workers stay: max_idle_threads is accepted and not needed. */
+static int loop_mt(struct fuse_session *se, unsigned max_threads)
 {
-	umfs_session_set_workers(se->us, threads, 0);
+	if (!max_threads)
+		max_threads = DEFAULT_MAX_THREADS;
+	umfs_session_set_workers(se->us, 0, 0);
+	umfs_session_set_max_threads(se->us, max_threads > 256 ? 256 : max_threads);
 	return run_loop(se);
 }
 
 int fuse_session_loop_mt_31(struct fuse_session *se, int clone_fd);
 int fuse_session_loop_mt_31(struct fuse_session *se, int clone_fd)
 {
-	return loop_mt(se, 0);
+	(void)clone_fd; /* every worker reads a clone of its own anyway */
+	return loop_mt(se, DEFAULT_MAX_THREADS);
 }
 
 int fuse_session_loop_mt_32(struct fuse_session *se, struct fuse_loop_config_v1 *config);
 int fuse_session_loop_mt_32(struct fuse_session *se, struct fuse_loop_config_v1 *config)
 {
-	/* libumfs keeps a fixed pool; more idle threads than workers buys nothing. */
-	return loop_mt(se, 0);
+	(void)config; /* clone_fd and max_idle_threads: see loop_mt */
+	return loop_mt(se, DEFAULT_MAX_THREADS);
 }
 
 int fuse_session_loop_mt(struct fuse_session *se, struct fuse_loop_config *config)
 {
-	unsigned n = config && config->max_threads ? config->max_threads : 0;
-
-	return loop_mt(se, n > 256 ? 256 : n);
+	return loop_mt(se, config ? config->max_threads : DEFAULT_MAX_THREADS);
 }
 
 void fuse_session_exit(struct fuse_session *se)
@@ -200,8 +208,10 @@ struct fuse_loop_config *fuse_loop_cfg_create(void)
 {
 	struct fuse_loop_config *c = calloc(1, sizeof(*c));
 
-	if (c)
+	if (c) {
 		c->max_idle_threads = 10;
+		c->max_threads = DEFAULT_MAX_THREADS;
+	}
 	return c;
 }
 

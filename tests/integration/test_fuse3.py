@@ -47,12 +47,13 @@ def variant(request):
 class Running:
     """An example program serving a mount in the foreground (-f)."""
 
-    def __init__(self, argv, mnt, workdir):
+    def __init__(self, argv, mnt, workdir, env=None):
         self.mnt = mnt
         self.log = os.path.join(workdir, 'example.log')
         with open(self.log, 'wb') as f:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
-                                         start_new_session=True, env=H.fuse3_env())
+                                         start_new_session=True,
+                                         env=dict(H.fuse3_env(), **(env or {})))
         H.wait_for(lambda: H.is_mounted(mnt) or self.proc.poll() is not None)
         if not H.is_mounted(mnt):
             self.stop()
@@ -77,14 +78,15 @@ class Running:
 
 @pytest.fixture
 def serve(workdir):
-    """serve(variant, name, *options, mnt=None) -> Running; stopped after the test."""
+    """serve(variant, name, *options, mnt=None, env=None) -> Running; stopped after the
+    test. env: variables added to the program's environment."""
     started = []
 
-    def start(variant, name, *options, mnt=None):
+    def start(variant, name, *options, mnt=None, env=None):
         mnt = mnt or os.path.join(workdir, 'mnt')
         if not os.path.exists(mnt):
             os.mkdir(mnt)
-        r = Running([example(variant, name), '-f'] + list(options) + [mnt], mnt, workdir)
+        r = Running([example(variant, name), '-f'] + list(options) + [mnt], mnt, workdir, env)
         started.append(r)
         return r
 
@@ -305,6 +307,51 @@ def test_replies_from_other_threads(serve, variant, single):
     assert res.rc == 0, res.err
     with pytest.raises(FileNotFoundError):
         os.stat(os.path.join(r.mnt, 'missing'))
+    stopped_cleanly(r)
+
+
+def read_at_once(mnt, names):
+    """Read the files `names` of tests/fuse3/gate.c, each from a thread of its own, all
+    at once; returns the contents read and the file system's peak of reads inside."""
+    got = {}
+
+    def read(name):
+        got[name] = H.read_file(os.path.join(mnt, name))
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(os.path.join(mnt, 'peak')) as f:
+        return got, int(f.read())
+
+
+@pytest.mark.parametrize('poll', ['default', 'off'])
+def test_blocking_callbacks_run_side_by_side(serve, variant, poll):
+    """Callbacks that block (tests/fuse3/gate.c: each read waits for the others, as a
+    network file system's wait for their server) must not queue behind each other:
+    fuse_main's multi-threaded loop runs up to 10 of them at once on libfuse, so eight
+    reads are in the file system together, on any number of CPUs. On umfs, also with
+    busy polling off (UMFS_POLL_US=0: its watcher then only looks after reserves)."""
+    env = {'GATE': '8'}
+    if poll == 'off':
+        env['UMFS_POLL_US'] = '0'
+    r = serve(variant, 'gate', env=env)
+    names = [str(i) for i in range(8)]
+    got, peak = read_at_once(r.mnt, names)
+    assert peak == 8
+    assert all(got[n][:len(n) + 1] == (n + '\n').encode() for n in names)
+    stopped_cleanly(r)
+
+
+def test_max_threads_bounds_the_callbacks_at_once(serve, variant):
+    """-o max_threads=3: never more than three callbacks at once, however many wait (the
+    gate wants four, so the first three wait for their deadline)."""
+    r = serve(variant, 'gate', '-o', 'max_threads=3', env={'GATE': '4', 'GATE_DEADLINE': '2'})
+    got, peak = read_at_once(r.mnt, [str(i) for i in range(5)])
+    assert peak == 3
+    assert len(got) == 5
     stopped_cleanly(r)
 
 

@@ -96,6 +96,7 @@ def test_bad_mount_option(mnt):
     ['--max-nodes', 'many'], ['--max-nodes', '-5'], ['--attr-timeout', 'soon'],
     ['--entry-timeout', '-1'], ['--negative-timeout', '1e99'], ['--negative-timeout', 'nan'],
     ['--poll-us', 'soon'], ['--poll-us', '-5'], ['--poll-us', '100001'], ['--poll-us', ''],
+    ['--max-threads', '0'], ['--max-threads', 'many'], ['--max-threads', '1025'],
 ], ids=lambda a: '%s=%s' % (a[0], a[1] or 'empty'))
 def test_bad_option_values(mnt, args):
     res = H.umfs('mount', 'memfs', mnt, *args)
@@ -210,8 +211,11 @@ def test_external_umount_stops_daemon(mnt):
 
 @pytest.mark.parametrize('args', [['-s'], ['--threads', '1'], ['--threads', '4'],
                                   ['--max-size', '1G', '--max-nodes', '100000'],
-                                  ['--poll-us', '0'], ['--poll-us', '2000', '--threads', '3']],
-                         ids=['single', 'threads1', 'threads4', 'limits', 'nopoll', 'poll2ms'])
+                                  ['--poll-us', '0'], ['--poll-us', '2000', '--threads', '3'],
+                                  ['--threads', '1', '--max-threads', '8'],
+                                  ['--poll-us', '0', '--max-threads', '8']],
+                         ids=['single', 'threads1', 'threads4', 'limits', 'nopoll', 'poll2ms',
+                              'reserves', 'reserves-nopoll'])
 def test_mount_variants(mnt, args):
     m = H.umfs_mount('memfs', mnt, *args)
     for i in range(100):
