@@ -310,9 +310,10 @@ def test_replies_from_other_threads(serve, variant, single):
     stopped_cleanly(r)
 
 
-def read_at_once(mnt, names):
-    """Read the files `names` of tests/fuse3/gate.c, each from a thread of its own, all
-    at once; returns the contents read and the file system's peak of reads inside."""
+def read_at_once(mnt, names, gate=None):
+    """Read the files `names` of tests/fuse3/gate.c (mounted at gate, default mnt)
+    through mnt, each from a thread of its own, all at once; returns the contents read
+    and the gate's peak of reads inside."""
     got = {}
 
     def read(name):
@@ -323,7 +324,7 @@ def read_at_once(mnt, names):
         t.start()
     for t in threads:
         t.join()
-    with open(os.path.join(mnt, 'peak')) as f:
+    with open(os.path.join(gate or mnt, 'peak')) as f:
         return got, int(f.read())
 
 
@@ -353,6 +354,29 @@ def test_max_threads_bounds_the_callbacks_at_once(serve, variant):
     assert peak == 3
     assert len(got) == 5
     stopped_cleanly(r)
+
+
+@pytest.mark.parametrize('max_threads', [None, 8])
+def test_native_reserve_workers(serve, workdir, max_threads):
+    """libumfs's own file systems get reserve workers with umfs --max-threads: a mirror
+    (its reads through its workers, not kernel passthrough) of a slow source (gate.c,
+    whose reads wait for each other) passes eight reads to it at once; its fixed pool
+    of one worker, one at a time."""
+    env = {'GATE': '8', 'GATE_DEADLINE': '1'}
+    g = serve('umfs', 'gate', mnt=os.path.join(workdir, 'gate'), env=env)
+    mnt = os.path.join(workdir, 'mirror')
+    os.mkdir(mnt)
+    extra = ['--max-threads', str(max_threads)] if max_threads else []
+    m = H.umfs_mount('mirror', mnt, '--no-uring', '--no-passthrough', '--threads', '1',
+                     *extra, args=['mirror', g.mnt, mnt])
+    try:
+        names = [str(i) for i in range(max_threads or 2)]
+        got, peak = read_at_once(mnt, names, gate=g.mnt)
+        assert peak == (max_threads or 1)
+        assert all(got[n][:len(n) + 1] == (n + '\n').encode() for n in names)
+    finally:
+        H.check(m.unmount())
+    stopped_cleanly(g)
 
 
 # A reader that a signal stops: prints what its read of the file gave.
