@@ -412,12 +412,12 @@ struct umfs_config {
 	 * forget is called for every FORGET with the kernel's count (nothing is counted
 	 * for the file system, nor forgotten when the session ends). */
 	int direct_node_ids;
-	/* The pool starts with `threads` workers and, while every one of them is busy in
-	 * a callback (one that waits for a disk or a network, say) when a request comes,
-	 * starts another, up to this many, as libfuse's multi-threaded loop does (its
-	 * max_threads). Workers so started stay until the session ends. 0 = `threads`:
-	 * a fixed pool. Not with single_threaded, nor for the io_uring transport, whose
-	 * rings are fixed. */
+	/* Up to this many workers, as libfuse's multi-threaded loop (its max_threads):
+	 * when every one of the `threads` workers has waited in a callback (for a disk
+	 * or a network, say) for 2 ms, a reserve worker, started on demand, takes one
+	 * request (pool.c). Reserves stay until the session ends. 0 = `threads`: a fixed
+	 * pool. Not with single_threaded, not during a stream of large writes, nor for
+	 * the io_uring transport, whose rings are fixed. */
 	unsigned max_threads;
 };
 /* Fill c with the defaults. */
