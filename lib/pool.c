@@ -261,7 +261,7 @@ void pool_destroy(struct pool *p)
 
 /* Wait until nobody else reads (when polling, which streams turn off). Returns false
  * when the pool stops. */
-static bool take_turn(struct pool *p, struct seat *seat, bool *polling)
+static bool take_turn(struct pool *p, const struct seat *seat, bool *polling)
 {
 	pthread_mutex_lock(&p->lock);
 	if (seat->reserve) {
@@ -342,7 +342,7 @@ static ssize_t sleep_read(int fd, void *buf, size_t size)
 	return n;
 }
 
-ssize_t pool_read(struct pool *p, struct seat *seat, const atomic_bool *exiting,
+ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
 		  bool may_poll, void *buf, size_t size, int *from)
 {
 	for (;;) {

@@ -79,7 +79,7 @@ void pool_destroy(struct pool *p);
  * length and the descriptor it came from (the reply must go there), 0 when the
  * session ends (*exiting), or -1 with errno set.
  */
-ssize_t pool_read(struct pool *p, struct seat *seat, const atomic_bool *exiting,
+ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *exiting,
 		  bool may_poll, void *buf, size_t size, int *from);
 
 #endif
