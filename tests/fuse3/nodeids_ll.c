@@ -9,12 +9,17 @@
  *         GEN + i, handed out by lookup and by readdirplus alike
  * The root's size is the number of references the kernel holds to the files:
  * lookups and readdirplus entries handed out, less the counts forget took back.
+ * With NODEIDS_OVERFILL=1 in the environment there are 1000 files, and a listing's
+ * reply holds twice the bytes the kernel asked for (a program's bug): libfuse's
+ * kernel refuses such a reply; umfs-fuse3 sends the entries that fit and gives the
+ * others back through forget.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +27,13 @@
 #include "ll_main.h"
 
 #define FILES 50
+#define OVERFILL_FILES 1000
 #define BASE 0x123400000000ULL
 #define GEN 7000
 
 static atomic_llong held; /* the kernel's references to the files */
+static int files = FILES;
+static bool overfill;
 
 static void nl_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -36,7 +44,7 @@ static void nl_init(void *userdata, struct fuse_conn_info *conn)
 
 static int file_of(fuse_ino_t ino)
 {
-	return ino >= BASE && ino < BASE + FILES ? (int)(ino - BASE) : -1;
+	return ino >= BASE && ino < BASE + (fuse_ino_t)files ? (int)(ino - BASE) : -1;
 }
 
 static void stat_of(fuse_ino_t ino, struct stat *st)
@@ -72,7 +80,7 @@ static void nl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char end;
 
 	if (parent != FUSE_ROOT_ID || sscanf(name, "f%d%c", &i, &end) != 1 || i < 0 ||
-	    i >= FILES) {
+	    i >= files) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -109,7 +117,8 @@ static void nl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void nl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	char *buf = malloc(size);
+	size_t room = overfill ? 2 * size : size;
+	char *buf = malloc(room);
 	size_t used = 0;
 
 	(void)fi;
@@ -122,7 +131,7 @@ static void nl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (int i = (int)off; i < FILES; i++) {
+	for (int i = (int)off; i < files; i++) {
 		struct fuse_entry_param e;
 		char name[16];
 		size_t len;
@@ -130,10 +139,10 @@ static void nl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		snprintf(name, sizeof(name), "f%d", i);
 		memset(&e, 0, sizeof(e)); /* sized first: a reference only for what fits */
 		len = fuse_add_direntry_plus(req, NULL, 0, name, &e, 0);
-		if (used + len > size)
+		if (used + len > room)
 			break;
 		entry_of(i, &e);
-		used += fuse_add_direntry_plus(req, buf + used, size - used, name, &e, i + 1);
+		used += fuse_add_direntry_plus(req, buf + used, room - used, name, &e, i + 1);
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
@@ -149,5 +158,10 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
+	const char *o = getenv("NODEIDS_OVERFILL");
+
+	overfill = o && strcmp(o, "1") == 0;
+	if (overfill)
+		files = OVERFILL_FILES;
 	return ll_main(argc, argv, &ops, sizeof(ops), 2, NULL);
 }

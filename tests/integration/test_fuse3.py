@@ -502,6 +502,29 @@ def test_node_ids_and_generations(serve, variant):
     stopped_cleanly(r)
 
 
+def test_overfilled_readdirplus_reply(serve, variant):
+    """A program whose readdirplus reply holds more than the kernel asked for
+    (nodeids_ll.c with NODEIDS_OVERFILL=1: twice as much, 1000 files): libfuse writes
+    it as it is and the kernel refuses it, so the listing fails with EIO and the
+    references of those entries are never given back; umfs-fuse3 sends the whole
+    entries that fit, gives the others back through forget, and the listing
+    completes. Either way nothing stays counted that the kernel does not hold, on
+    umfs."""
+    r = serve(variant, 'nodeids_ll', env={'NODEIDS_OVERFILL': '1'})
+    if variant == 'libfuse':
+        with pytest.raises(OSError) as e:
+            os.listdir(r.mnt)
+        assert e.value.errno == errno.EIO
+        stopped_cleanly(r)
+        return
+    assert os.listdir(r.mnt) == ['f%d' % i for i in range(1000)]
+    assert os.stat(r.mnt).st_size == 1000  # one reference an entry, no more
+    H.write_file('/proc/sys/vm/drop_caches', b'2')
+    assert H.wait_for(lambda: os.stat(r.mnt).st_size == 0), os.stat(r.mnt).st_size
+    assert 'unknown inode' not in r.output()
+    stopped_cleanly(r)
+
+
 def test_file_identities_are_not_reused(serve, variant, workdir):
     """The high-level layer's nodes: a file created, looked up, deleted and forgotten
     over and over never gets the (node id, generation) of an earlier one, which the
