@@ -22,10 +22,12 @@ MEMFS_ARGS=${MEMFS_ARGS:-}
 MIRROR_ARGS=${MIRROR_ARGS:-}
 BINDFS_ARGS=${BINDFS_ARGS:-}
 BENCH_EXTRA=()
+REPORT=      # --report FILE: only print the tables of a saved raw file
 
 usage() {
 	cat <<EOF
 usage: bench/run.sh [--rounds N] [--quick] [--targets LIST] [-- UMFSBENCH-OPTIONS...]
+       bench/run.sh --report RAW-FILE
 
 Runs build/bench/umfsbench on each target, in rounds, and prints a Markdown table of
 the median ops/s per scenario, with the ratios of each umfs file system (memfs, mirror)
@@ -45,6 +47,8 @@ is also saved to bench/results/latest.md (raw numbers: bench/results/latest-raw.
   --uring on|off  set the kernel's fuse.enable_uring for the run (put back after):
                   with it on, umfs serves requests through FUSE-over-io_uring (the
                   peers, on libfuse 3.14, do not use it); default: as it is
+  --report FILE   print the tables of a run's raw numbers again (a saved
+                  bench/results/latest-raw.txt, say) and exit; needs no root
   -- ARGS         passed to umfsbench as they are (e.g. -- -S create -S getattr)
 
 environment:
@@ -57,6 +61,116 @@ Root is needed to mount the tmpfs and to drop caches.
 EOF
 }
 
+# table RAW TARGET...: the Markdown tables (medians, ratios, targets) of a raw file
+# (lines "target round scenario ops ops/s seconds [MiB/s]").
+table() {
+	local raw=$1
+	shift
+	awk -v targets="$*" '
+	function median(list,    a, n, i, j, tmp) {
+		n = split(list, a, " ")
+		if (n == 0) return ""
+		for (i = 2; i <= n; i++) {        # insertion sort, numeric
+			tmp = a[i] + 0
+			for (j = i - 1; j >= 1 && a[j] + 0 > tmp; j--) a[j + 1] = a[j]
+			a[j + 1] = tmp
+		}
+		return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function fmt(v) { return v == "" ? "—" : (v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v)) }
+	function cell(t, s,    o, m) {
+		o = med[t, s]
+		if (o == "") return fails[t, s] ? "FAIL" : "—"
+		m = medmb[t, s]
+		return m == "" ? fmt(o) : fmt(o) " (" fmt(m) " MiB/s)"
+	}
+	# A over B for one scenario: the median over the rounds of A over B in the round. Each round measured
+	# both seconds apart, while the machine may be 50% slower in one round than in the
+	# next: a ratio within a round cancels that drift, a ratio of medians taken from
+	# two different rounds does not.
+	function paired(a, b, s,    r, list) {
+		list = ""
+		for (r = 1; r <= nr; r++)
+			if ((a, s, r) in val && (b, s, r) in val && val[b, s, r] > 0)
+				list = list " " val[a, s, r] / val[b, s, r]
+		return median(list)
+	}
+	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
+	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF (strict:
+	# more than, for "ahead of").
+	function target(subject, scenario, ref, factor, strict) {
+		nG++; GS[nG] = subject; G[nG] = scenario; R[nG] = ref; X[nG] = factor; S[nG] = strict
+	}
+	function targets_of(subject, scenarios, ref, factor,    a, i) {
+		split(scenarios, a, " ")
+		for (i = 1; i in a; i++) target(subject, a[i], ref, factor, 0)
+	}
+	{
+		t = $1; s = $3
+		if (s == "MOUNT-FAILED") next
+		if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
+		if ($4 == "FAIL") { fails[t, s]++; next }
+		ops[t, s] = ops[t, s] " " $5
+		val[t, s, $2] = $5
+		if ($2 > nr) nr = $2
+		if (NF >= 7) mb[t, s] = mb[t, s] " " $7
+	}
+	END {
+		nt = split(targets, T, " ")
+		for (k = 1; k <= nt; k++) present[T[k]] = 1
+		for (i = 1; i <= ns; i++)
+			for (k = 1; k <= nt; k++) {
+				s = order[i]; t = T[k]
+				med[t, s] = median(ops[t, s])
+				medmb[t, s] = median(mb[t, s])
+			}
+		# Ratio columns: each umfs file system over the references its issue names.
+		npair = split("memfs:tmpfs memfs:passthrough_ll mirror:tmpfs mirror:passthrough_ll " \
+			      "mirror:bindfs ptll-umfs:passthrough_ll cryptfs:tmpfs cryptfs:gocryptfs", PAIR, " ")
+		hdr = "| scenario"; sep = "|---"; nc = 0
+		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
+		for (a = 1; a <= npair; a++) {
+			split(PAIR[a], ab, ":")
+			if (present[ab[1]] && present[ab[2]]) {
+				nc++; CA[nc] = ab[1]; CB[nc] = ab[2]
+				hdr = hdr " | " ab[1] "/" ab[2]; sep = sep "|--:"
+			}
+		}
+		print hdr " |"; print sep "|"
+		for (i = 1; i <= ns; i++) {
+			s = order[i]; line = "| " s
+			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
+			for (c = 1; c <= nc; c++) line = line " | " rfmt(paired(CA[c], CB[c], s))
+			print line " |"
+		}
+		# The issues targets, for the file systems in this run.
+		metadata = "create getattr getattr-miss list open-close open-overwrite setattr delete mkdir-rmdir"
+		targets_of("memfs", "create delete open-close setattr getattr-miss", "passthrough_ll", 3)
+		targets_of("memfs", "getattr list", "tmpfs", 0.9)
+		targets_of("memfs", "seq-write-1m seq-read-1m", "passthrough_ll", 2)
+		targets_of("mirror", "seq-read-1m seq-write-1m", "tmpfs", 0.9)
+		targets_of("mirror", metadata, "passthrough_ll", 1.5)
+		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1, 1)
+		for (i = 1; i <= ns; i++) target("ptll-umfs", order[i], "passthrough_ll", 1, 0)
+		targets_of("cryptfs", "seq-read-1m seq-write-1m", "gocryptfs", 1.5)
+		targets_of("cryptfs", metadata, "gocryptfs", 1)
+		shown = 0
+		for (i = 1; i <= nG; i++) {
+			if (!present[GS[i]] || !present[R[i]]) continue
+			if (!shown) {
+				print ""; print "## Targets"; print ""
+				print "| file system | scenario | target | measured | status |"
+				print "|---|---|---|--:|---|"
+				shown = 1
+			}
+			x = paired(GS[i], R[i], G[i])
+			met = S[i] ? x > X[i] : x >= X[i]
+			st = x == "" ? "not measured" : (met ? "met" : "not met")
+			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (S[i] ? ">" : ">="), X[i], R[i], rfmt(x), st
+		}
+	}' "$raw"
+}
+
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
@@ -66,6 +180,8 @@ while [ $# -gt 0 ]; do
 	--uring=*) URING=${1#*=}; shift ;;
 	--targets) TARGETS=${2:?--targets needs a list}; shift 2 ;;
 	--targets=*) TARGETS=${1#*=}; shift ;;
+	--report) REPORT=${2:?--report needs a file}; shift 2 ;;
+	--report=*) REPORT=${1#*=}; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; BENCH_EXTRA=("$@"); break ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -73,6 +189,16 @@ while [ $# -gt 0 ]; do
 done
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
 case "$URING" in ''|on|off) ;; *) echo "run.sh: --uring takes on or off" >&2; exit 2 ;; esac
+
+if [ -n "$REPORT" ]; then
+	[ -r "$REPORT" ] || { echo "run.sh: cannot read '$REPORT'" >&2; exit 2; }
+	# The targets in the order the run had them (their first lines).
+	mapfile -t TLIST < <(awk '!seen[$1]++ { print $1 }' "$REPORT")
+	echo "# umfs benchmark: $REPORT, median of $(awk '$2 > n { n = $2 } END { print n + 0 }' "$REPORT") round(s)"
+	echo
+	table "$REPORT" "${TLIST[@]}"
+	exit 0
+fi
 
 IFS=, read -r -a TLIST <<<"$TARGETS"
 for t in "${TLIST[@]}"; do
@@ -445,99 +571,9 @@ MD=$WORK/latest.md
 	echo "- mirror (when run): \`umfs mount mirror SRC MNT -f${MIRROR_ARGS:+ $MIRROR_ARGS}\`, SRC on the same tmpfs"
 	echo "- ptll-umfs (when run): the same passthrough_ll.c and options, built on umfs-fuse3 (ratio > 1: faster than on libfuse)"
 	[ -z "$BUILD_NOTE" ] || echo "- $BUILD_NOTE"
-	echo "- values: ops/s (I/O rows: ops/s and MiB/s); a column A/B is A's median over B's: > 1 means A is faster"
+	echo "- values: ops/s (I/O rows: ops/s and MiB/s); a column A/B is the median over the rounds of A's value over B's in the same round: > 1 means A is faster"
 	echo
-	awk -v targets="${TLIST[*]}" '
-	function median(list,    a, n, i, j, tmp) {
-		n = split(list, a, " ")
-		if (n == 0) return ""
-		for (i = 2; i <= n; i++) {        # insertion sort, numeric
-			tmp = a[i] + 0
-			for (j = i - 1; j >= 1 && a[j] + 0 > tmp; j--) a[j + 1] = a[j]
-			a[j + 1] = tmp
-		}
-		return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
-	function fmt(v) { return v == "" ? "—" : (v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v)) }
-	function cell(t, s,    o, m) {
-		o = med[t, s]
-		if (o == "") return fails[t, s] ? "FAIL" : "—"
-		m = medmb[t, s]
-		return m == "" ? fmt(o) : fmt(o) " (" fmt(m) " MiB/s)"
-	}
-	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "" : a / b }
-	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
-	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF (strict:
-	# more than, for "ahead of").
-	function target(subject, scenario, ref, factor, strict) {
-		nG++; GS[nG] = subject; G[nG] = scenario; R[nG] = ref; X[nG] = factor; S[nG] = strict
-	}
-	function targets_of(subject, scenarios, ref, factor,    a, i) {
-		split(scenarios, a, " ")
-		for (i = 1; i in a; i++) target(subject, a[i], ref, factor, 0)
-	}
-	{
-		t = $1; s = $3
-		if (s == "MOUNT-FAILED") next
-		if (!(s in seen)) { seen[s] = 1; order[++ns] = s }
-		if ($4 == "FAIL") { fails[t, s]++; next }
-		ops[t, s] = ops[t, s] " " $5
-		if (NF >= 7) mb[t, s] = mb[t, s] " " $7
-	}
-	END {
-		nt = split(targets, T, " ")
-		for (k = 1; k <= nt; k++) present[T[k]] = 1
-		for (i = 1; i <= ns; i++)
-			for (k = 1; k <= nt; k++) {
-				s = order[i]; t = T[k]
-				med[t, s] = median(ops[t, s])
-				medmb[t, s] = median(mb[t, s])
-			}
-		# Ratio columns: each umfs file system over the references its issue names.
-		npair = split("memfs:tmpfs memfs:passthrough_ll mirror:tmpfs mirror:passthrough_ll " \
-			      "mirror:bindfs ptll-umfs:passthrough_ll cryptfs:tmpfs cryptfs:gocryptfs", PAIR, " ")
-		hdr = "| scenario"; sep = "|---"; nc = 0
-		for (k = 1; k <= nt; k++) { hdr = hdr " | " T[k]; sep = sep "|--:" }
-		for (a = 1; a <= npair; a++) {
-			split(PAIR[a], ab, ":")
-			if (present[ab[1]] && present[ab[2]]) {
-				nc++; CA[nc] = ab[1]; CB[nc] = ab[2]
-				hdr = hdr " | " ab[1] "/" ab[2]; sep = sep "|--:"
-			}
-		}
-		print hdr " |"; print sep "|"
-		for (i = 1; i <= ns; i++) {
-			s = order[i]; line = "| " s
-			for (k = 1; k <= nt; k++) line = line " | " cell(T[k], s)
-			for (c = 1; c <= nc; c++) line = line " | " rfmt(ratio(med[CA[c], s], med[CB[c], s]))
-			print line " |"
-		}
-		# The issues targets, for the file systems in this run.
-		metadata = "create getattr getattr-miss list open-close open-overwrite setattr delete mkdir-rmdir"
-		targets_of("memfs", "create delete open-close setattr getattr-miss", "passthrough_ll", 3)
-		targets_of("memfs", "getattr list", "tmpfs", 0.9)
-		targets_of("memfs", "seq-write-1m seq-read-1m", "passthrough_ll", 2)
-		targets_of("mirror", "seq-read-1m seq-write-1m", "tmpfs", 0.9)
-		targets_of("mirror", metadata, "passthrough_ll", 1.5)
-		for (i = 1; i <= ns; i++) target("mirror", order[i], "bindfs", 1, 1)
-		for (i = 1; i <= ns; i++) target("ptll-umfs", order[i], "passthrough_ll", 1, 0)
-		targets_of("cryptfs", "seq-read-1m seq-write-1m", "gocryptfs", 1.5)
-		targets_of("cryptfs", metadata, "gocryptfs", 1)
-		shown = 0
-		for (i = 1; i <= nG; i++) {
-			if (!present[GS[i]] || !present[R[i]]) continue
-			if (!shown) {
-				print ""; print "## Targets"; print ""
-				print "| file system | scenario | target | measured | status |"
-				print "|---|---|---|--:|---|"
-				shown = 1
-			}
-			x = ratio(med[GS[i], G[i]], med[R[i], G[i]])
-			met = S[i] ? x > X[i] : x >= X[i]
-			st = x == "" ? "not measured" : (met ? "met" : "not met")
-			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (S[i] ? ">" : ">="), X[i], R[i], rfmt(x), st
-		}
-	}' "$RAW"
+	table "$RAW" "${TLIST[@]}"
 } >"$MD"
 
 cp "$MD" "$RESULTS/latest.md"
