@@ -135,6 +135,14 @@ void umfs_conn_set_limits(struct umfs_conn *conn, const struct umfs_conn_limits 
 	conn->limits = *limits;
 }
 
+/* A background limit as INIT carries it: 16 bits, 0 for the kernel's own. */
+static uint16_t background_limit(unsigned v)
+{
+	if (v == UMFS_LIMIT_KERNEL)
+		return 0;
+	return (uint16_t)(v > 65535 ? 65535 : v);
+}
+
 void session_apply_limits(umfs_session *s, struct fuse_init_out *out)
 {
 	const struct umfs_conn_limits *l = &s->conn.limits;
@@ -146,11 +154,9 @@ void session_apply_limits(umfs_session *s, struct fuse_init_out *out)
 	if (l->max_readahead && l->max_readahead < out->max_readahead)
 		out->max_readahead = l->max_readahead;
 	if (l->max_background)
-		out->max_background = (uint16_t)(l->max_background > 65535 ? 65535
-									    : l->max_background);
+		out->max_background = background_limit(l->max_background);
 	if (l->congestion_threshold)
-		out->congestion_threshold = (uint16_t)(l->congestion_threshold > 65535
-						       ? 65535 : l->congestion_threshold);
+		out->congestion_threshold = background_limit(l->congestion_threshold);
 	/* The kernel wants a power of 10 (ns) up to a second; else it uses 1 ns. */
 	while (g < l->time_gran && g < 1000000000)
 		g *= 10;

@@ -526,7 +526,10 @@ int umfs_req_on_interrupt(umfs_req *req, umfs_interrupt_fn fn, void *arg);
  * max_readahead can only go below the session's (umfs_config.max_write, and what the
  * kernel offered); max_background (background requests, e.g. readahead and async
  * I/O, default 64), congestion_threshold (default 48) and time_gran (timestamp
- * granularity in ns, a power of 10 up to 1000000000, default 1) are as given. */
+ * granularity in ns, a power of 10 up to 1000000000, default 1) are as given.
+ * UMFS_LIMIT_KERNEL as max_background or congestion_threshold gives the kernel no
+ * value, so it keeps its own (12 and 9 on Linux 6), as libfuse does by default. */
+#define UMFS_LIMIT_KERNEL (~0u)
 struct umfs_conn_limits {
 	unsigned max_write;
 	unsigned max_readahead;

@@ -66,11 +66,13 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 	if (!se->op.readdirplus)
 		ci->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	/* libumfs's values; what the program changes goes to the kernel (libumfs lowers
-	 * max_write and max_readahead only: its buffers are sized already). */
+	 * max_write and max_readahead only: its buffers are sized already). The
+	 * background limits start at 0 as on libfuse: unless the program sets them, the
+	 * kernel keeps its own (12 and 9), which is what the program was measured with. */
 	ci->max_write = se->cfg.max_write;
 	ci->max_readahead = 128 * 1024;
-	ci->max_background = 64;
-	ci->congestion_threshold = 48;
+	ci->max_background = 0;
+	ci->congestion_threshold = 0;
 	ci->time_gran = 1;
 	shown = *ci;
 	if (se->op.init)
@@ -84,8 +86,9 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 #define CHANGED(field) (ci->field != shown.field ? ci->field : 0)
 	lim.max_write = CHANGED(max_write);
 	lim.max_readahead = CHANGED(max_readahead);
-	lim.max_background = CHANGED(max_background);
-	lim.congestion_threshold = CHANGED(congestion_threshold);
+	lim.max_background = ci->max_background ? ci->max_background : UMFS_LIMIT_KERNEL;
+	lim.congestion_threshold = ci->congestion_threshold ? ci->congestion_threshold
+							    : UMFS_LIMIT_KERNEL;
 	lim.time_gran = CHANGED(time_gran);
 #undef CHANGED
 	umfs_conn_set_limits(conn, &lim);

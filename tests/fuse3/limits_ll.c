@@ -4,8 +4,10 @@
  * fuse_conn_info in its init callback (max_write 64 KiB, max_readahead 64 KiB,
  * max_background 7, congestion_threshold 5, time_gran 1000) and shows what reached
  * it: "data" takes writes, "seen" reads as "largest write N" (bytes of the largest
- * write request so far). Built against both libfuse and umfs-fuse3 by
- * tests/fuse3/meson.build, for test_fuse3.py.
+ * write request so far) and then the background limits init found, "init
+ * max_background B congestion_threshold C". With LIMITS_KEEP=1 in the environment
+ * init changes nothing (the library's defaults go to the kernel). Built against both
+ * libfuse and umfs-fuse3 by tests/fuse3/meson.build, for test_fuse3.py.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
@@ -24,10 +26,15 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t largest;
 static off_t data_size;
+static unsigned init_background, init_congestion; /* what init was shown */
 
 static void lm_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	init_background = conn->max_background;
+	init_congestion = conn->congestion_threshold;
+	if (getenv("LIMITS_KEEP"))
+		return;
 	conn->max_write = 64 * 1024;
 	conn->max_readahead = 64 * 1024;
 	conn->max_background = 7;
@@ -107,7 +114,7 @@ static void lm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void lm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	char buf[64];
+	char buf[128];
 	int n;
 
 	(void)fi;
@@ -116,7 +123,8 @@ static void lm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	n = snprintf(buf, sizeof(buf), "largest write %zu\n", largest);
+	n = snprintf(buf, sizeof(buf), "largest write %zu\ninit max_background %u congestion_threshold %u\n",
+		     largest, init_background, init_congestion);
 	pthread_mutex_unlock(&lock);
 	if (off > 0 || (size_t)n > size)
 		n = 0;

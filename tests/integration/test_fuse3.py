@@ -440,7 +440,25 @@ def test_init_limits(serve, variant):
         assert os.write(fd, b'x' * (1024 * 1024)) == 1024 * 1024
     finally:
         os.close(fd)
-    assert H.read_file(os.path.join(r.mnt, 'seen')) == b'largest write 65536\n'
+    assert H.read_file(os.path.join(r.mnt, 'seen')).startswith(b'largest write 65536\n')
+    stopped_cleanly(r)
+
+
+def test_default_background_limits(serve, variant):
+    """A program that leaves max_background and congestion_threshold alone (limits_ll
+    with LIMITS_KEEP=1) finds them 0 in init, as on libfuse, and the kernel keeps its
+    own defaults (12 and 9): how many readahead and writeback requests are in flight at
+    once is the program's choice, not the library's."""
+    r = serve(variant, 'limits_ll', env={'LIMITS_KEEP': '1'})
+    conn = '/sys/fs/fuse/connections/%d' % os.minor(os.stat(r.mnt).st_dev)
+    if not os.path.isdir(conn):
+        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
+    with open(os.path.join(conn, 'max_background')) as f:
+        assert f.read().strip() == '12'
+    with open(os.path.join(conn, 'congestion_threshold')) as f:
+        assert f.read().strip() == '9'
+    assert H.read_file(os.path.join(r.mnt, 'seen')) == \
+        b'largest write 0\ninit max_background 0 congestion_threshold 0\n'
     stopped_cleanly(r)
 
 
