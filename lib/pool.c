@@ -15,14 +15,9 @@
  * another request), so a slow request holds up the others for a tick at most; and,
  * when every worker waits in a callback, lets a reserve worker take a request (watch).
  * A worker that served a large read or write does not poll: such streams are bound
- * by CPU, not by wake-ups. While requests come in a stream (large writes, a
- * directory listing: session.c), nobody polls and every worker reads, so the writes
- * that writeback queues are served side by side. A stream ends only when
- * POOL_STREAM_CALM other requests came in a row: a program listing a directory
- * again and again sends three between listings (RELEASEDIR, GETATTR, OPENDIR), and
- * ending the stream for them parked a worker, woke it again and woke the watcher
- * for every listing (13 futex calls a listing of 5,000 files; none now, as on
- * libfuse). Measured
+ * by CPU, not by wake-ups. While the last request taken was part of a stream (a
+ * large write, a directory listing: session.c), nobody polls and every worker
+ * reads, so the writes that writeback queues are served side by side. Measured
  * with libfuse's passthrough_ll built on umfs (medians of 4 to 6 runs side by side):
  * 1 MiB writes through the writeback cache 1.47 GB/s with one reader at a time,
  * 1.61 so, 1.66 without polling at all; listings of 5,000 files, alternated with
@@ -108,7 +103,6 @@ int pool_init(struct pool *p, unsigned max_poll_us)
 
 	memset(p, 0, sizeof(*p));
 	atomic_init(&p->taken, 0);
-	atomic_init(&p->calm, 0);
 	atomic_init(&p->max_window_us, max_poll_us);
 	atomic_init(&p->window_us, max_poll_us);
 	rc = pthread_condattr_init(&attr);
@@ -233,24 +227,9 @@ void pool_stop_polling(struct pool *p)
 
 void pool_note_request(struct pool *p, bool stream)
 {
-	if (!atomic_load(&p->max_window_us))
+	if (atomic_load(&p->streaming) == stream || !atomic_load(&p->max_window_us))
 		return;
-	if (atomic_load(&p->streaming)) {
-		/* A few other requests between streams (a listing's OPENDIR and
-		 * RELEASEDIR, a written file's FLUSH) do not end streaming: switching
-		 * back and forth parks and wakes workers and the watcher each time. */
-		if (stream) {
-			if (atomic_load(&p->calm))
-				atomic_store(&p->calm, 0);
-			return;
-		}
-		if (atomic_fetch_add(&p->calm, 1) + 1 < POOL_STREAM_CALM)
-			return;
-	} else if (!stream) {
-		return;
-	}
 	pthread_mutex_lock(&p->lock);
-	atomic_store(&p->calm, 0);
 	atomic_store(&p->streaming, stream);
 	if (stream && p->parked)
 		pthread_cond_broadcast(&p->turn); /* every worker reads now */

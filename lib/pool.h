@@ -13,8 +13,6 @@
 
 /* The longest polling window, unless configured (umfs_config.poll_us). */
 #define POOL_DEFAULT_POLL_US 50
-/* Requests of no stream in a row that end a stream (pool_note_request). */
-#define POOL_STREAM_CALM 8
 
 struct pool {
 	pthread_mutex_t lock;
@@ -38,8 +36,7 @@ struct pool {
 	atomic_uint_least64_t taken; /* requests read so far (for the watcher) */
 	atomic_uint window_us;       /* how long a reader polls before it sleeps now */
 	atomic_uint max_window_us;   /* 0: never poll, every worker just reads */
-	atomic_bool streaming;       /* in a stream (pool_note_request) */
-	atomic_uint calm;            /* requests of no stream in a row while streaming */
+	atomic_bool streaming;       /* the last request taken was part of a stream */
 	pthread_t watcher;
 	bool watcher_started;
 };
@@ -69,8 +66,7 @@ void pool_add_worker(struct pool *p, struct seat *seat, pthread_t thread, bool m
 /* Stop polling for good (the io_uring transport took over): every worker reads. */
 void pool_stop_polling(struct pool *p);
 /* Say whether the request just read is part of a stream (a large write, a
- * directory listing). While they come, nobody polls and every worker reads; a
- * stream ends with POOL_STREAM_CALM other requests in a row. */
+ * directory listing). While they come, nobody polls and every worker reads. */
 void pool_note_request(struct pool *p, bool stream);
 /* Wake every parked worker and the watcher, and wait for the watcher to end. */
 void pool_stop(struct pool *p);

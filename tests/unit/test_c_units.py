@@ -16,7 +16,6 @@ BUILD = os.environ.get("UMFS_BUILD", os.path.join(ROOT, "build"))
 UNITS = [
     ("codec", "tests/unit/test_codec", [], r"codec: \d+ passed, 0 failed"),
     ("nodes", "tests/unit/test_nodes", [], r"nodes: \d+ passed, 0 failed"),
-    ("pool", "tests/unit/test_pool", [], r"pool: \d+ passed, 0 failed"),
     ("memfs", "fs/memfs/test_memfs", [], r"\d+ passed, 0 failed"),
     ("memfs-stress", "fs/memfs/stress_memfs", ["20000", "8"], None),
     ("launcher", "tests/unit/test_launcher", [], r"launcher: \d+ passed, 0 failed"),
