@@ -84,10 +84,10 @@ table() {
 		m = medmb[t, s]
 		return m == "" ? fmt(o) : fmt(o) " (" fmt(m) " MiB/s)"
 	}
-	# A over B for one scenario: the median over the rounds of A over B in the round. Each round measured
-	# both seconds apart, while the machine may be 50% slower in one round than in the
-	# next: a ratio within a round cancels that drift, a ratio of medians taken from
-	# two different rounds does not.
+	# A over B for one scenario: the median over the rounds of A over B in each round.
+	# A round measures both seconds apart, while the machine may be 50% slower in one
+	# round than in the next: a ratio within a round cancels that drift, a ratio of
+	# medians taken from two different rounds does not.
 	function paired(a, b, s,    r, list) {
 		list = ""
 		for (r = 1; r <= nr; r++)

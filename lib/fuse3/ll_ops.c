@@ -68,7 +68,7 @@ static void ll_init(void *fs, struct umfs_conn *conn)
 	/* libumfs's values; what the program changes goes to the kernel (libumfs lowers
 	 * max_write and max_readahead only: its buffers are sized already). The
 	 * background limits start at 0 as on libfuse: unless the program sets them, the
-	 * kernel keeps its own (12 and 9), which is what the program was measured with. */
+	 * kernel keeps its own (12 and 9), the values the program runs with on libfuse. */
 	ci->max_write = se->cfg.max_write;
 	ci->max_readahead = 128 * 1024;
 	ci->max_background = 0;

@@ -123,7 +123,8 @@ static void lm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pthread_mutex_lock(&lock);
-	n = snprintf(buf, sizeof(buf), "largest write %zu\ninit max_background %u congestion_threshold %u\n",
+	n = snprintf(buf, sizeof(buf),
+		     "largest write %zu\ninit max_background %u congestion_threshold %u\n",
 		     largest, init_background, init_congestion);
 	pthread_mutex_unlock(&lock);
 	if (off > 0 || (size_t)n > size)

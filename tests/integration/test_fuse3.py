@@ -440,7 +440,8 @@ def test_init_limits(serve, variant):
         assert os.write(fd, b'x' * (1024 * 1024)) == 1024 * 1024
     finally:
         os.close(fd)
-    assert H.read_file(os.path.join(r.mnt, 'seen')).startswith(b'largest write 65536\n')
+    assert H.read_file(os.path.join(r.mnt, 'seen')) == \
+        b'largest write 65536\ninit max_background 0 congestion_threshold 0\n'
     stopped_cleanly(r)
 
 
