@@ -420,19 +420,25 @@ def test_interrupt_func(serve, variant):
     stopped_cleanly(r)
 
 
+def background_limits(mnt):
+    """The kernel's max_background and congestion_threshold for the mount at mnt."""
+    conn = '/sys/fs/fuse/connections/%d' % os.minor(os.stat(mnt).st_dev)
+    if not os.path.isdir(conn):
+        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
+    values = []
+    for name in ('max_background', 'congestion_threshold'):
+        with open(os.path.join(conn, name)) as f:
+            values.append(f.read().strip())
+    return tuple(values)
+
+
 def test_init_limits(serve, variant):
     """tests/fuse3/limits_ll.c sets max_write, max_readahead, max_background and
     congestion_threshold in init: the kernel's connection shows them, and a 1 MiB
     write arrives in requests of at most 64 KiB."""
     r = serve(variant, 'limits_ll')
     dev = os.stat(r.mnt).st_dev
-    conn = '/sys/fs/fuse/connections/%d' % os.minor(dev)
-    if not os.path.isdir(conn):
-        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
-    with open(os.path.join(conn, 'max_background')) as f:
-        assert f.read().strip() == '7'
-    with open(os.path.join(conn, 'congestion_threshold')) as f:
-        assert f.read().strip() == '5'
+    assert background_limits(r.mnt) == ('7', '5')
     with open('/sys/class/bdi/%d:%d/read_ahead_kb' % (os.major(dev), os.minor(dev))) as f:
         assert f.read().strip() == '64'
     fd = os.open(os.path.join(r.mnt, 'data'), os.O_WRONLY)
@@ -451,13 +457,7 @@ def test_default_background_limits(serve, variant):
     own defaults (12 and 9): how many readahead and writeback requests are in flight at
     once is the program's choice, not the library's."""
     r = serve(variant, 'limits_ll', env={'LIMITS_KEEP': '1'})
-    conn = '/sys/fs/fuse/connections/%d' % os.minor(os.stat(r.mnt).st_dev)
-    if not os.path.isdir(conn):
-        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
-    with open(os.path.join(conn, 'max_background')) as f:
-        assert f.read().strip() == '12'
-    with open(os.path.join(conn, 'congestion_threshold')) as f:
-        assert f.read().strip() == '9'
+    assert background_limits(r.mnt) == ('12', '9')
     assert H.read_file(os.path.join(r.mnt, 'seen')) == \
         b'largest write 0\ninit max_background 0 congestion_threshold 0\n'
     stopped_cleanly(r)
