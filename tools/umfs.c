@@ -132,6 +132,22 @@ static int parse_timeout(const char *s, double *out)
 	return 0;
 }
 
+/* --threads and --max-threads: 1 to 1024. */
+static int parse_thread_count(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end || n == 0 || n > 1024) {
+		usage_error("bad thread count '%s'", s);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 static void apply_timeouts(const struct timeouts *t, struct umfs_config *cfg)
 {
 	if (t->attr >= 0)
@@ -238,16 +254,12 @@ static int cmd_mount(int argc, char **argv)
 		case 'd': cfg.debug = 1; foreground = true; break;
 		case 's': cfg.single_threaded = 1; break;
 		case 't':
-			errno = 0;
-			cfg.threads = (unsigned)strtoul(optarg, &end, 10);
-			if (errno || *end || cfg.threads == 0 || cfg.threads > 1024)
-				return usage_error("bad thread count '%s'", optarg);
+			if (parse_thread_count(optarg, &cfg.threads) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_MAX_THREADS:
-			errno = 0;
-			cfg.max_threads = (unsigned)strtoul(optarg, &end, 10);
-			if (errno || *end || cfg.max_threads == 0 || cfg.max_threads > 1024)
-				return usage_error("bad thread count '%s'", optarg);
+			if (parse_thread_count(optarg, &cfg.max_threads) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'o': user_opts = optarg; break;
 		case OPT_ATTR_TIMEOUT:
