@@ -227,15 +227,20 @@ void pool_stop_polling(struct pool *p)
 
 void pool_note_request(struct pool *p, bool stream)
 {
+	bool wake_parked, wake_watcher;
+
 	if (atomic_load(&p->streaming) == stream || !atomic_load(&p->max_window_us))
 		return;
 	pthread_mutex_lock(&p->lock);
 	atomic_store(&p->streaming, stream);
-	if (stream && p->parked)
-		pthread_cond_broadcast(&p->turn); /* every worker reads now */
-	if (!stream && p->watcher_idle)
-		pthread_cond_signal(&p->tick); /* the watcher rests while streaming */
+	wake_parked = stream && p->parked;            /* every worker reads now */
+	wake_watcher = !stream && p->watcher_idle;    /* it rests while streaming */
 	pthread_mutex_unlock(&p->lock);
+	/* Woken after the unlock, see pool_read. */
+	if (wake_parked)
+		pthread_cond_broadcast(&p->turn);
+	if (wake_watcher)
+		pthread_cond_signal(&p->tick);
 }
 
 void pool_stop(struct pool *p)
@@ -348,7 +353,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 	for (;;) {
 		unsigned window = 0;
 		uint64_t start = 0;
-		bool polling;
+		bool polling, wake_watcher = false;
 		ssize_t n;
 		int e;
 
@@ -381,16 +386,21 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 				adapt(p, window, now_ns() - start);
 			pthread_mutex_lock(&p->lock);
 			p->sleepers--;
-			if (p->watcher_idle && !atomic_load(&p->streaming))
-				pthread_cond_signal(&p->tick); /* a request in hand: watch it */
+			/* A request in hand: watch it. */
+			wake_watcher = p->watcher_idle && !atomic_load(&p->streaming);
 		} else {
 			e = errno;
 			pthread_mutex_lock(&p->lock);
 		}
 		p->readers--;
 		if (n > 0 && p->watcher_idle && all_in_callbacks(p))
-			pthread_cond_signal(&p->tick); /* watch whether they all wait */
+			wake_watcher = true; /* watch whether they all wait */
 		pthread_mutex_unlock(&p->lock);
+		/* After the unlock: the woken watcher often runs at once on this CPU, and
+		 * with the lock still held it would only block on it and switch back
+		 * (perf sched_switch: 3 switches a wake-up instead of 1). */
+		if (wake_watcher)
+			pthread_cond_signal(&p->tick);
 		if (n > 0)
 			atomic_fetch_add(&p->taken, 1);
 		errno = e;
