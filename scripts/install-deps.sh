@@ -5,7 +5,7 @@ set -eu
 
 packages="gcc make meson ninja-build pkg-config git fuse3 libfuse3-dev python3 python3-pytest
 clang libclang-rt-dev attr acl
-libssl-dev libsodium-dev rsync strace liburing-dev"
+libssl-dev libsodium-dev rsync strace liburing-dev sshfs openssh-sftp-server"
 [ "${1:-}" = "--bench" ] && packages="$packages bindfs fio hyperfine gocryptfs"
 
 missing=""

@@ -85,6 +85,9 @@ void ll_fill_uops(struct fuse_session *se);
 
 /* opt helpers */
 int fuse3_split_mount_opts(struct fuse_args *args, struct fuse_session *se);
+/* libumfs's messages go where the program's fuse_log goes; its notes only with
+ * debug (-d) (helper.c). */
+void fuse3_route_library_log(bool debug);
 
 static inline void *ino_node(fuse_ino_t ino)
 {

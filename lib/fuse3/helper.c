@@ -222,22 +222,36 @@ void fuse_log(enum fuse_log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (log_func) {
+	if (log_func)
 		log_func(level, fmt, ap);
-	} else {
-		/* libfuse programs end their messages with a newline; umfs_log adds one. */
-		char buf[2048];
-		size_t n;
-
-		vsnprintf(buf, sizeof(buf), fmt, ap);
-		n = strlen(buf);
-		while (n && buf[n - 1] == '\n')
-			buf[--n] = '\0';
-		umfs_log(level <= FUSE_LOG_ERR ? UMFS_LOG_ERR
-			 : level <= FUSE_LOG_NOTICE ? UMFS_LOG_WARNING
-			 : level == FUSE_LOG_INFO ? UMFS_LOG_INFO : UMFS_LOG_DEBUG, "%s", buf);
-	}
+	else
+		vfprintf(stderr, fmt, ap); /* libfuse's default: every level, as written */
 	va_end(ap);
+}
+
+/* libumfs's own messages, as a libfuse program's: through the program's log function
+ * if it set one, else to stderr. Its notes (which transport, polling) only with -d:
+ * libfuse prints nothing on a normal start, and a program's users and scripts may
+ * rely on that. */
+static bool library_notes;
+
+static void library_log(enum umfs_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == UMFS_LOG_INFO && !library_notes)
+		return;
+	fuse_log(level == UMFS_LOG_ERR       ? FUSE_LOG_ERR
+		 : level == UMFS_LOG_WARNING ? FUSE_LOG_WARNING
+		 : level == UMFS_LOG_INFO    ? FUSE_LOG_INFO
+					     : FUSE_LOG_DEBUG,
+		 "umfs: %s\n", msg);
+}
+
+void fuse3_route_library_log(bool debug)
+{
+	if (debug)
+		library_notes = true;
+	umfs_set_log(library_log, NULL);
 }
 
 /* ---- data buffers ---- */

@@ -75,6 +75,7 @@ struct fuse_session *fuse_session_new(struct fuse_args *args,
 		fuse_log(FUSE_LOG_ERR, "fuse: unknown option(s): `%s'\n", args->argv[1]);
 		goto fail;
 	}
+	fuse3_route_library_log(se->cfg.debug);
 	if (se->mount_opts && umfs_check_mount_options(se->mount_opts) < 0)
 		goto fail;
 	se->cfg.mount_options = se->mount_opts;

@@ -5,6 +5,8 @@
  * program's operations with signal handlers, and its loop until unmounted.
  * threads > 0: the multi-threaded loop with at most that many threads; 0: one thread.
  * *session (if given) is set before the mount, for operations that need it.
+ * LOG_PREFIX=P in the environment: every fuse_log message goes through the program's
+ * own log function (fuse_set_log_func), which writes "P<level>: " before it.
  */
 #ifndef TESTS_FUSE3_LL_MAIN_H
 #define TESTS_FUSE3_LL_MAIN_H
@@ -13,8 +15,15 @@
 #error "ll_main.h takes the loop configuration of FUSE_USE_VERSION 312 and later"
 #endif
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+static void prefixed_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s%d: ", getenv("LOG_PREFIX"), (int)level);
+	vfprintf(stderr, fmt, ap);
+}
 
 static int ll_main(int argc, char *argv[], const struct fuse_lowlevel_ops *ops, size_t size,
 		   unsigned threads, struct fuse_session **session)
@@ -24,6 +33,8 @@ static int ll_main(int argc, char *argv[], const struct fuse_lowlevel_ops *ops, 
 	struct fuse_session *se;
 	int rc = 1;
 
+	if (getenv("LOG_PREFIX"))
+		fuse_set_log_func(prefixed_log);
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		return 1;
 	if (opts.show_help || !opts.mountpoint) {

@@ -124,6 +124,9 @@ def test_hello(serve, variant, name):
     with pytest.raises(FileNotFoundError):
         os.stat(os.path.join(r.mnt, 'nothere'))
     stopped_cleanly(r)
+    # a normal run prints nothing of umfs's own (its notes only with -d); libfuse 3.14
+    # prints one line of its own here (max threads), which umfs-fuse3 has no cause for
+    assert 'umfs' not in r.output()
 
 
 def test_null_on_a_file(serve, variant, workdir):
@@ -688,6 +691,26 @@ def test_command_line(variant, workdir):
     assert e.fstype == 'fuse'              # fsname= turns off the default subtype
     assert os.listdir(mnt) == ['hello']
     stopped_cleanly(r)
+    # -d: the requests, and on umfs its own notes too (how it reads /dev/fuse)
+    r = Running([ex, '-f', '-d', mnt], mnt, workdir)
+    assert os.listdir(mnt) == ['hello']
+    stopped_cleanly(r)
+    assert 'INIT' in r.output()
+    if variant == 'umfs':
+        assert 'umfs: transport: ' in r.output()
+
+
+def test_log_function(serve, variant):
+    """A program's fuse_set_log_func gets the library's messages too: on umfs its -d
+    notes and request traces, each through the function (LOG_PREFIX, ll_main.h)."""
+    r = serve(variant, 'limits_ll', '-d', env={'LOG_PREFIX': 'LOG'})
+    assert H.read_file(os.path.join(r.mnt, 'seen')).startswith(b'largest write')
+    stopped_cleanly(r)
+    lines = r.output().splitlines()
+    assert any(l.startswith('LOG') and 'INIT' in l for l in lines), r.output()
+    if variant == 'umfs':
+        assert any(l.startswith('LOG6: umfs: transport: ') for l in lines), r.output()
+        assert not [l for l in lines if l.startswith('umfs:')], r.output()
 
 
 def test_daemonized(variant, workdir):
@@ -887,3 +910,58 @@ def test_libfuse_binaries_run_on_umfs(workdir, name):
             proc.kill()
             rc = proc.wait()
     assert rc == 0, H.read_file(os.path.join(workdir, 'log'))
+
+
+SFTP_SERVER = '/usr/lib/openssh/sftp-server'
+
+
+def test_debian_sshfs_runs_on_umfs(workdir):
+    """Debian's sshfs binary, built against libfuse, serves a real SFTP session (the
+    OpenSSH sftp-server, started directly instead of through ssh) with umfs-fuse3's
+    libfuse3.so.3 in place of libfuse's: tar, diff, mv and rm work through it."""
+    if not (shutil.which('sshfs') and os.access(SFTP_SERVER, os.X_OK)):
+        pytest.skip('sshfs or openssh-sftp-server not installed (scripts/install-deps.sh)')
+    src, mnt = os.path.join(workdir, 'remote'), os.path.join(workdir, 'mnt')
+    os.mkdir(src)
+    os.mkdir(mnt)
+    ssh = os.path.join(workdir, 'ssh')  # sshfs runs it as "ssh [options] host -s sftp"
+    H.write_file(ssh, ('#!/bin/sh\nexec %s\n' % SFTP_SERVER).encode(), mode=0o755)
+    env = H.fuse3_env()
+    env['LD_LIBRARY_PATH'] = ABI_DIR
+    sanitizers = [l.split()[2] for l in H.run(['ldd', os.path.join(ABI_DIR, 'libfuse3.so.3')]).out
+                  .splitlines() if 'san.so' in l]
+    if sanitizers:
+        # an asan build of the library in a program built without: its runtime first,
+        # and no leak report on exit (sshfs's own allocations are not ours to judge)
+        env['LD_PRELOAD'] = ':'.join(sanitizers)
+        env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + ':detect_leaks=0'
+    with open(os.path.join(workdir, 'log'), 'wb') as log:
+        proc = subprocess.Popen(['sshfs', '-f', '-o', 'ssh_command=' + ssh,
+                                 'localhost:' + src, mnt], env=env, stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
+        assert H.is_mounted(mnt), H.read_file(os.path.join(workdir, 'log'))
+        with open('/proc/%d/maps' % proc.pid) as f:
+            assert os.path.join(ABI_DIR, 'libfuse3.so.3') in f.read()
+        tree = os.path.join(H.REPO, 'lib')
+        res = H.run('tar -C %s -cf - . | tar -C %s -xf -' % (tree, mnt),
+                    shell=True)
+        assert res.rc == 0, res.err
+        res = H.run(['diff', '-r', tree, src])
+        assert res.rc == 0, res.out
+        os.rename(os.path.join(mnt, 'pool.c'), os.path.join(mnt, 'renamed.c'))
+        assert H.read_file(os.path.join(src, 'renamed.c')) == \
+            H.read_file(os.path.join(tree, 'pool.c'))
+        res = H.run(['rm', '-r', os.path.join(mnt, 'fuse3')])
+        assert res.rc == 0 and not os.path.exists(os.path.join(src, 'fuse3')), res.err
+    finally:
+        H.run(['fusermount3', '-u', mnt])
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            H.force_unmount(mnt)
+            proc.kill()
+            rc = proc.wait()
+    assert rc == 0, H.read_file(os.path.join(workdir, 'log'))
+    assert 'umfs' not in H.read_file(os.path.join(workdir, 'log')).decode()
