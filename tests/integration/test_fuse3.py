@@ -6,6 +6,7 @@ library under the example changes. The POSIX suite runs on the passthrough examp
 too (the fuse3-* kinds in umfs_helpers.FS_KINDS).
 """
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -874,6 +875,29 @@ def test_abi_symbols_match_libfuse():
     assert ours - theirs == set(), 'extra: %s' % sorted(ours - theirs)
 
 
+@contextlib.contextmanager
+def libfuse_binary(argv, env, workdir, mnt):
+    """Run a program built against libfuse in the foreground (its output in workdir/log)
+    until it mounts mnt; afterwards unmount it the normal way and want exit 0."""
+    log_path = os.path.join(workdir, 'log')
+    with open(log_path, 'wb') as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
+        assert H.is_mounted(mnt), H.read_file(log_path)
+        yield proc
+    finally:
+        H.run(['fusermount3', '-u', mnt])
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            H.force_unmount(mnt)
+            proc.kill()
+            rc = proc.wait()
+    assert rc == 0, H.read_file(log_path)
+
+
 @pytest.mark.parametrize('name', ['hello', 'hello_ll', 'passthrough_ll'])
 def test_libfuse_binaries_run_on_umfs(workdir, name):
     exe = example('libfuse', name)
@@ -886,12 +910,7 @@ def test_libfuse_binaries_run_on_umfs(workdir, name):
     src = os.path.join(workdir, 'src')
     os.mkdir(src)
     args = ['-o', 'source=' + src] if name == 'passthrough_ll' else []
-    with open(os.path.join(workdir, 'log'), 'wb') as log:
-        proc = subprocess.Popen([exe, '-f'] + args + [mnt], env=env, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
-        assert H.is_mounted(mnt), H.read_file(os.path.join(workdir, 'log'))
+    with libfuse_binary([exe, '-f'] + args + [mnt], env, workdir, mnt):
         # served by umfs: the version it reports is umfs-fuse3's
         res = H.run([exe, '-V'], env=env)
         assert 'umfs' in res.out
@@ -901,15 +920,6 @@ def test_libfuse_binaries_run_on_umfs(workdir, name):
             assert os.listdir(mnt) == ['x']
         else:
             assert H.read_file(os.path.join(mnt, 'hello')) == b'Hello World!\n'
-    finally:
-        H.run(['fusermount3', '-u', mnt])
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            H.force_unmount(mnt)
-            proc.kill()
-            rc = proc.wait()
-    assert rc == 0, H.read_file(os.path.join(workdir, 'log'))
 
 
 SFTP_SERVER = '/usr/lib/openssh/sftp-server'
@@ -935,18 +945,12 @@ def test_debian_sshfs_runs_on_umfs(workdir):
         # and no leak report on exit (sshfs's own allocations are not ours to judge)
         env['LD_PRELOAD'] = ':'.join(sanitizers)
         env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + ':detect_leaks=0'
-    with open(os.path.join(workdir, 'log'), 'wb') as log:
-        proc = subprocess.Popen(['sshfs', '-f', '-o', 'ssh_command=' + ssh,
-                                 'localhost:' + src, mnt], env=env, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
-        assert H.is_mounted(mnt), H.read_file(os.path.join(workdir, 'log'))
+    argv = ['sshfs', '-f', '-o', 'ssh_command=' + ssh, 'localhost:' + src, mnt]
+    with libfuse_binary(argv, env, workdir, mnt) as proc:
         with open('/proc/%d/maps' % proc.pid) as f:
             assert os.path.join(ABI_DIR, 'libfuse3.so.3') in f.read()
         tree = os.path.join(H.REPO, 'lib')
-        res = H.run('tar -C %s -cf - . | tar -C %s -xf -' % (tree, mnt),
-                    shell=True)
+        res = H.run('tar -C %s -cf - . | tar -C %s -xf -' % (tree, mnt), shell=True)
         assert res.rc == 0, res.err
         res = H.run(['diff', '-r', tree, src])
         assert res.rc == 0, res.out
@@ -955,13 +959,4 @@ def test_debian_sshfs_runs_on_umfs(workdir):
             H.read_file(os.path.join(tree, 'pool.c'))
         res = H.run(['rm', '-r', os.path.join(mnt, 'fuse3')])
         assert res.rc == 0 and not os.path.exists(os.path.join(src, 'fuse3')), res.err
-    finally:
-        H.run(['fusermount3', '-u', mnt])
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            H.force_unmount(mnt)
-            proc.kill()
-            rc = proc.wait()
-    assert rc == 0, H.read_file(os.path.join(workdir, 'log'))
     assert 'umfs' not in H.read_file(os.path.join(workdir, 'log')).decode()
