@@ -876,33 +876,23 @@ def test_abi_symbols_match_libfuse():
 
 
 @contextlib.contextmanager
-def libfuse_binary(argv, env, workdir, mnt):
-    """Run a program built against libfuse in the foreground (its output in workdir/log)
-    until it mounts mnt; afterwards unmount it the normal way and want exit 0."""
-    log_path = os.path.join(workdir, 'log')
-    with open(log_path, 'wb') as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+def libfuse_binary(argv, mnt, workdir, env):
+    """Running(argv, ...) for a program built against libfuse, served by umfs-fuse3's
+    libfuse3.so.3 (env: variables added to the program's environment); unmounted after,
+    and it must exit 0."""
+    r = Running(argv, mnt, workdir, dict(env, LD_LIBRARY_PATH=ABI_DIR))
     try:
-        assert H.wait_for(lambda: H.is_mounted(mnt) or proc.poll() is not None)
-        assert H.is_mounted(mnt), H.read_file(log_path)
-        yield proc
-    finally:
-        H.run(['fusermount3', '-u', mnt])
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            H.force_unmount(mnt)
-            proc.kill()
-            rc = proc.wait()
-    assert rc == 0, H.read_file(log_path)
+        yield r
+    except BaseException:
+        r.stop()
+        raise
+    stopped_cleanly(r)
 
 
 @pytest.mark.parametrize('name', ['hello', 'hello_ll', 'passthrough_ll'])
 def test_libfuse_binaries_run_on_umfs(workdir, name):
     exe = example('libfuse', name)
-    env = H.fuse3_env()
-    env['LD_LIBRARY_PATH'] = ABI_DIR
+    env = dict(H.fuse3_env(), LD_LIBRARY_PATH=ABI_DIR)
     ldd = H.run(['ldd', exe], env=env)
     assert os.path.join(ABI_DIR, 'libfuse3.so.3') in ldd.out, ldd.out
     mnt = os.path.join(workdir, 'mnt')
@@ -910,7 +900,7 @@ def test_libfuse_binaries_run_on_umfs(workdir, name):
     src = os.path.join(workdir, 'src')
     os.mkdir(src)
     args = ['-o', 'source=' + src] if name == 'passthrough_ll' else []
-    with libfuse_binary([exe, '-f'] + args + [mnt], env, workdir, mnt):
+    with libfuse_binary([exe, '-f'] + args + [mnt], mnt, workdir, {}):
         # served by umfs: the version it reports is umfs-fuse3's
         res = H.run([exe, '-V'], env=env)
         assert 'umfs' in res.out
@@ -936,18 +926,17 @@ def test_debian_sshfs_runs_on_umfs(workdir):
     os.mkdir(mnt)
     ssh = os.path.join(workdir, 'ssh')  # sshfs runs it as "ssh [options] host -s sftp"
     H.write_file(ssh, ('#!/bin/sh\nexec %s\n' % SFTP_SERVER).encode(), mode=0o755)
-    env = H.fuse3_env()
-    env['LD_LIBRARY_PATH'] = ABI_DIR
+    env = {}
     sanitizers = [l.split()[2] for l in H.run(['ldd', os.path.join(ABI_DIR, 'libfuse3.so.3')]).out
                   .splitlines() if 'san.so' in l]
     if sanitizers:
         # an asan build of the library in a program built without: its runtime first,
         # and no leak report on exit (sshfs's own allocations are not ours to judge)
         env['LD_PRELOAD'] = ':'.join(sanitizers)
-        env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + ':detect_leaks=0'
+        env['ASAN_OPTIONS'] = H.fuse3_env().get('ASAN_OPTIONS', '') + ':detect_leaks=0'
     argv = ['sshfs', '-f', '-o', 'ssh_command=' + ssh, 'localhost:' + src, mnt]
-    with libfuse_binary(argv, env, workdir, mnt) as proc:
-        with open('/proc/%d/maps' % proc.pid) as f:
+    with libfuse_binary(argv, mnt, workdir, env) as r:
+        with open('/proc/%d/maps' % r.proc.pid) as f:
             assert os.path.join(ABI_DIR, 'libfuse3.so.3') in f.read()
         tree = os.path.join(H.REPO, 'lib')
         res = H.run('tar -C %s -cf - . | tar -C %s -xf -' % (tree, mnt), shell=True)
@@ -959,4 +948,4 @@ def test_debian_sshfs_runs_on_umfs(workdir):
             H.read_file(os.path.join(tree, 'pool.c'))
         res = H.run(['rm', '-r', os.path.join(mnt, 'fuse3')])
         assert res.rc == 0 and not os.path.exists(os.path.join(src, 'fuse3')), res.err
-    assert 'umfs' not in H.read_file(os.path.join(workdir, 'log')).decode()
+    assert 'umfs' not in r.output()
