@@ -522,6 +522,10 @@ RAW=$WORK/raw.txt
 : >"$RAW"
 NT=${#TLIST[@]}
 log "targets: ${TLIST[*]}; rounds: $ROUNDS; umfsbench ${PASS_ARGS[*]}; scenarios: ${SCENARIOS[*]}"
+if (( ROUNDS % NT != 0 )); then
+	log "note: $ROUNDS rounds do not give each of the $NT targets each place in the order" \
+	    "equally often (a multiple of $NT would)"
+fi
 for ((r=1; r<=ROUNDS; r++)); do
 	log "round $r/$ROUNDS"
 	for t in "${TLIST[@]}"; do
