@@ -426,9 +426,8 @@ def test_interrupt_func(serve, variant):
 
 def background_limits(mnt):
     """The kernel's max_background and congestion_threshold for the mount at mnt."""
-    conn = '/sys/fs/fuse/connections/%d' % os.minor(os.stat(mnt).st_dev)
-    if not os.path.isdir(conn):
-        pytest.skip('fusectl is not mounted on /sys/fs/fuse/connections')
+    conn = H.fuse_connection_dir(mnt)  # mounts fusectl if need be
+    assert conn and os.path.isdir(conn), ('no fusectl directory for', mnt, conn)
     values = []
     for name in ('max_background', 'congestion_threshold'):
         with open(os.path.join(conn, name)) as f:
