@@ -565,11 +565,11 @@ out:
 	return seconds;
 }
 
-/* seq-write-BS: passes of seq_write_pass, after one that is not measured. The kernel
- * lets each mount dirty a share of the page cache in proportion to how much it wrote
- * back lately, so a mount that has not written for a while is throttled harder on
- * its first pass: without the warm-up, a target's result depended on how long ago
- * the targets run before it in a round had last written. */
+/* seq-write-BS: passes of seq_write_pass, after one that is not measured. The first
+ * pass on a mount that has not written for a while is slower than the next (probably
+ * the kernel's dirty throttling: each mount may dirty a share of the page cache in
+ * proportion to how much it wrote back lately). Without the warm-up, a target's result
+ * depended on how long ago it had last written (bench/README.md). */
 static int seq_write(struct bench *b, struct result *r, size_t bs)
 {
 	long long warmup_ops = 0;
