@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""bench/umfsbench itself, in a plain directory (no mount): what its lines count."""
+"""bench/umfsbench itself, in a plain directory or a small tmpfs (no FUSE mount): what its
+lines count, and how a failing row looks."""
 import os
 import subprocess
 
