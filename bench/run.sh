@@ -96,6 +96,28 @@ table() {
 		return median(list)
 	}
 	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
+	# In how many rounds A reached FACTOR times B (strict: passed it), as "k/n".
+	function rounds_at(a, b, s, factor, strict,    r, n, k, x) {
+		n = k = 0
+		for (r = 1; r <= nr; r++)
+			if ((a, s, r) in val && (b, s, r) in val && val[b, s, r] > 0) {
+				x = val[a, s, r] / val[b, s, r]
+				n++
+				if (strict ? x > factor : x >= factor) k++
+			}
+		return n ? k "/" n : "—"
+	}
+	# The sign test: the largest k such that k or fewer of n rounds on one side (or
+	# as many on the other) has a two-sided probability under 5% if each round were
+	# a coin toss, that is if the two were equally fast; -1 when no k is (n < 6).
+	function sign_cutoff(n,    k, p, tail) {
+		p = 0.5 ^ n; tail = p
+		for (k = 0; 2 * tail < 0.05; k++) {
+			p = p * (n - k) / (k + 1)
+			tail += p
+		}
+		return k - 1
+	}
 	# A target of an issue: SCENARIO of SUBJECT at least FACTOR times REF (strict:
 	# more than, for "ahead of").
 	function target(subject, scenario, ref, factor, strict) {
@@ -159,14 +181,23 @@ table() {
 			if (!present[GS[i]] || !present[R[i]]) continue
 			if (!shown) {
 				print ""; print "## Targets"; print ""
-				print "| file system | scenario | target | measured | status |"
-				print "|---|---|---|--:|---|"
+				print "| file system | scenario | target | measured | rounds at target | status |"
+				print "|---|---|---|--:|--:|---|"
 				shown = 1
 			}
 			x = paired(GS[i], R[i], G[i])
 			met = S[i] ? x > X[i] : x >= X[i]
 			st = x == "" ? "not measured" : (met ? "met" : "not met")
-			printf "| %s | %s | %s %sx %s | %s | %s |\n", GS[i], G[i], (S[i] ? ">" : ">="), X[i], R[i], rfmt(x), st
+			printf "| %s | %s | %s %sx %s | %s | %s | %s |\n", GS[i], G[i], (S[i] ? ">" : ">="),
+			       X[i], R[i], rfmt(x), rounds_at(GS[i], R[i], G[i], X[i], S[i]), st
+		}
+		if (shown) {
+			c = sign_cutoff(nr)
+			print ""
+			if (c < 0)
+				printf "Rounds at target: with %d rounds no count tells a real difference from chance (6 or more are needed).\n", nr
+			else
+				printf "Rounds at target: with %d rounds, %d or fewer (or %d or more) would happen by chance less than 5%% of the time if the two were equally fast (sign test); a count in between does not tell the two apart.\n", nr, c, nr - c
 		}
 	}' "$raw"
 }

@@ -42,7 +42,9 @@ def test_ratios_are_taken_within_each_round(tmp_path):
     assert cells[1:3] == ["200", "150"]          # the medians, as measured
     assert cells[header.index("ptll-umfs/passthrough_ll")] == "1.05x"
     targets = [line for line in out.splitlines() if line.startswith("| ptll-umfs | list |")]
-    assert targets == ["| ptll-umfs | list | >= 1x passthrough_ll | 1.05x | met |"]
+    assert targets == ["| ptll-umfs | list | >= 1x passthrough_ll | 1.05x | 2/3 | met |"]
+    # Three rounds cannot show a difference: every count has a 25% chance or more.
+    assert "with 3 rounds no count tells a real difference from chance" in out
 
 
 def test_a_round_missing_one_side_is_left_out_of_its_ratio(tmp_path):
@@ -54,7 +56,21 @@ def test_a_round_missing_one_side_is_left_out_of_its_ratio(tmp_path):
     ])
     header = row(out, "scenario")
     assert row(out, "getattr")[header.index("ptll-umfs/passthrough_ll")] == "0.85x"
-    assert "| ptll-umfs | getattr | >= 1x passthrough_ll | 0.85x | not met |" in out
+    assert "| ptll-umfs | getattr | >= 1x passthrough_ll | 0.85x | 0/2 | not met |" in out
+
+
+def test_rounds_at_target_and_the_sign_test_cutoff(tmp_path):
+    # 16 rounds; ptll-umfs reaches passthrough_ll in rounds 1-3 only (and ties in
+    # round 3: "at least" counts a tie). A count of 3 of 16 or fewer has a two-sided
+    # chance of 2.1% between equals (697/65536 each side); 4 of 16 has 7.7%.
+    lines = []
+    for r in range(1, 17):
+        lines.append(f"passthrough_ll {r} list 100 100.0 1.0")
+        v = [110, 101, 100][r - 1] if r <= 3 else 95
+        lines.append(f"ptll-umfs {r} list {v} {v}.0 1.0")
+    out = report(tmp_path, lines)
+    assert "| ptll-umfs | list | >= 1x passthrough_ll | 0.95x | 3/16 | not met |" in out
+    assert "with 16 rounds, 3 or fewer (or 13 or more) would happen by chance" in out
 
 
 def test_report_of_a_missing_file_is_refused(tmp_path):
