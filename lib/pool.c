@@ -386,8 +386,10 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 				adapt(p, window, now_ns() - start);
 			pthread_mutex_lock(&p->lock);
 			p->sleepers--;
-			/* A request in hand: watch it. */
-			wake_watcher = p->watcher_idle && !atomic_load(&p->streaming);
+			/* A request in hand: watch it, if a parked worker may need the turn.
+			 * Nobody parks while nobody polls (--poll-us 0), and waking the
+			 * watcher for nothing cost 3 futex calls a request there. */
+			wake_watcher = p->watcher_idle && !atomic_load(&p->streaming) && p->parked;
 		} else {
 			e = errno;
 			pthread_mutex_lock(&p->lock);

@@ -237,6 +237,36 @@ def test_busy_polling_is_reported(mnt, args, state):
     check(m.unmount())
 
 
+def thread_sleeps(pid):
+    """{tid: voluntary context switches} of every thread of pid but the main one."""
+    counts = {}
+    for tid in os.listdir('/proc/%d/task' % pid):
+        if int(tid) == pid:
+            continue
+        with open('/proc/%d/task/%s/status' % (pid, tid)) as f:
+            counts[int(tid)] = int(re.search(r'^voluntary_ctxt_switches:\s*(\d+)', f.read(),
+                                             re.M).group(1))
+    return counts
+
+
+def test_without_polling_only_the_readers_wake_per_request(mnt):
+    # With polling off, every worker sleeps in read(2) and the kernel wakes one per
+    # request. --max-threads starts the watcher (for reserve workers): it has nothing
+    # to do per request and must sleep through them; it used to be woken for each
+    # one (3 futex calls a request). 1000 LOOKUPs of missing names: one sleep of a
+    # reader each, so about 1000 sleeps in all (the watcher's made it 2000).
+    m = H.umfs_mount('memfs', mnt, '--no-uring', '--poll-us', '0', '--threads', '2',
+                     '--max-threads', '8', foreground=True)
+    pid = m.proc.pid
+    before = thread_sleeps(pid)
+    assert len(before) == 3, before    # two workers and the watcher
+    for i in range(1000):
+        expect_errno(errno.ENOENT, os.stat, m.p('missing%d' % i))
+    grew = {tid: n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items()}
+    assert 900 <= sum(grew.values()) < 1300, grew
+    check(m.unmount())
+
+
 def test_mount_read_only(mnt):
     m = H.umfs_mount('memfs', mnt, '-o', 'ro')
     assert 'ro' in m.entry().options
