@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -264,6 +265,28 @@ def test_without_polling_only_the_readers_wake_per_request(mnt):
         expect_errno(errno.ENOENT, os.stat, m.p('missing%d' % i))
     grew = {tid: n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items()}
     assert 900 <= sum(grew.values()) < 1300, grew
+    check(m.unmount())
+
+
+def test_sparse_requests_wake_only_the_readers(mnt):
+    # Polling on (the default), requests 5 ms apart: the polling window closes (no
+    # request comes within it), and then the workers sleep in read(2) side by side
+    # as libfuse's threads do, with nobody parked and the watcher at rest: one sleep a
+    # request. A worker left parked kept the watcher ticking every 0.5 ms: ~10 sleeps
+    # a request in all.
+    m = H.umfs_mount('memfs', mnt, '--no-uring', '--threads', '2', foreground=True)
+    pid = m.proc.pid
+
+    def sparse(prefix, n):
+        for i in range(n):
+            expect_errno(errno.ENOENT, os.stat, m.p('%s%d' % (prefix, i)))
+            time.sleep(0.005)
+
+    sparse('warm', 20)                 # the window closes within a few requests
+    before = thread_sleeps(pid)
+    sparse('missing', 200)
+    grew = {tid: n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items()}
+    assert 180 <= sum(grew.values()) < 300, grew
     check(m.unmount())
 
 
