@@ -84,28 +84,26 @@ table() {
 		m = medmb[t, s]
 		return m == "" ? fmt(o) : fmt(o) " (" fmt(m) " MiB/s)"
 	}
-	# A over B for one scenario: the median over the rounds of A over B in each round.
-	# A round measures both seconds apart, while the machine may be 50% slower in one
-	# round than in the next: a ratio within a round cancels that drift, a ratio of
-	# medians taken from two different rounds does not.
-	function paired(a, b, s,    r, list) {
+	# A over B for one scenario in each round that measured both, space-separated.
+	function ratios(a, b, s,    r, list) {
 		list = ""
 		for (r = 1; r <= nr; r++)
 			if ((a, s, r) in val && (b, s, r) in val && val[b, s, r] > 0)
 				list = list " " val[a, s, r] / val[b, s, r]
-		return median(list)
+		return list
 	}
+	# A over B: the median over the rounds of A over B in each round. A round
+	# measures both seconds apart, while the machine may be 50% slower in one round
+	# than in the next: a ratio within a round cancels that drift, a ratio of
+	# medians taken from two different rounds does not.
+	function paired(a, b, s) { return median(ratios(a, b, s)) }
 	function rfmt(x) { return x == "" ? "—" : sprintf("%.2fx", x) }
 	# In how many rounds A reached FACTOR times B (strict: passed it), as "k/n".
-	function rounds_at(a, b, s, factor, strict,    r, n, k, x) {
-		n = k = 0
-		for (r = 1; r <= nr; r++)
-			if ((a, s, r) in val && (b, s, r) in val && val[b, s, r] > 0) {
-				x = val[a, s, r] / val[b, s, r]
-				n++
-				if (strict ? x > factor : x >= factor) k++
-			}
-		return n ? k "/" n : "—"
+	function rounds_at(a, b, s, factor, strict,    x, n, i, k) {
+		n = split(ratios(a, b, s), x, " ")
+		for (i = 1; i <= n; i++)
+			if (strict ? x[i] + 0 > factor : x[i] + 0 >= factor) k++
+		return n ? k + 0 "/" n : "—"
 	}
 	# The sign test: the largest k such that k or fewer of n rounds on one side (or
 	# as many on the other) has a two-sided probability under 5% if each round were
