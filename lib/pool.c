@@ -365,7 +365,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 	for (;;) {
 		unsigned window = 0;
 		uint64_t start = 0;
-		bool polling, wake_watcher = false, closed = false;
+		bool polling, wake_watcher = false, closed = false, wake_parked = false;
 		ssize_t n;
 		int e;
 
@@ -399,7 +399,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 			pthread_mutex_lock(&p->lock);
 			p->sleepers--;
 			/* Nobody polls now: the parked workers sleep in read(2) too (take_turn). */
-			closed = closed && p->parked;
+			wake_parked = closed && p->parked;
 			/* A request in hand: watch it, if a parked worker may need the turn.
 			 * Nobody parks while nobody polls (--poll-us 0), and waking the
 			 * watcher for nothing cost 3 futex calls a request there. */
@@ -417,7 +417,7 @@ ssize_t pool_read(struct pool *p, const struct seat *seat, const atomic_bool *ex
 		 * (perf sched_switch: 3 switches a wake-up instead of 1). */
 		if (wake_watcher)
 			pthread_cond_signal(&p->tick);
-		if (closed)
+		if (wake_parked)
 			pthread_cond_broadcast(&p->turn);
 		if (n > 0)
 			atomic_fetch_add(&p->taken, 1);

@@ -250,6 +250,21 @@ def thread_sleeps(pid):
     return counts
 
 
+def sleeps_during(pid, action):
+    """The voluntary context switches of pid's threads but the main one while action
+    ran, in all."""
+    before = thread_sleeps(pid)
+    action()
+    return sum(n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items())
+
+
+def stat_missing(m, prefix, n, pause=0):
+    for i in range(n):
+        expect_errno(errno.ENOENT, os.stat, m.p('%s%d' % (prefix, i)))
+        if pause:
+            time.sleep(pause)
+
+
 def test_without_polling_only_the_readers_wake_per_request(mnt):
     # With polling off, every worker sleeps in read(2) and the kernel wakes one per
     # request. --max-threads starts the watcher (for reserve workers): it has nothing
@@ -259,12 +274,10 @@ def test_without_polling_only_the_readers_wake_per_request(mnt):
     m = H.umfs_mount('memfs', mnt, '--no-uring', '--poll-us', '0', '--threads', '2',
                      '--max-threads', '8', foreground=True)
     pid = m.proc.pid
-    before = thread_sleeps(pid)
-    assert len(before) == 3, before    # two workers and the watcher
-    for i in range(1000):
-        expect_errno(errno.ENOENT, os.stat, m.p('missing%d' % i))
-    grew = {tid: n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items()}
-    assert 900 <= sum(grew.values()) < 1300, grew
+    threads = thread_sleeps(pid)
+    assert len(threads) == 3, threads    # two workers and the watcher
+    sleeps = sleeps_during(pid, lambda: stat_missing(m, 'missing', 1000))
+    assert 900 <= sleeps < 1300, sleeps
     check(m.unmount())
 
 
@@ -275,18 +288,9 @@ def test_sparse_requests_wake_only_the_readers(mnt):
     # request. A worker left parked kept the watcher ticking every 0.5 ms: ~10 sleeps
     # a request in all.
     m = H.umfs_mount('memfs', mnt, '--no-uring', '--threads', '2', foreground=True)
-    pid = m.proc.pid
-
-    def sparse(prefix, n):
-        for i in range(n):
-            expect_errno(errno.ENOENT, os.stat, m.p('%s%d' % (prefix, i)))
-            time.sleep(0.005)
-
-    sparse('warm', 20)                 # the window closes within a few requests
-    before = thread_sleeps(pid)
-    sparse('missing', 200)
-    grew = {tid: n - before.get(tid, 0) for tid, n in thread_sleeps(pid).items()}
-    assert 180 <= sum(grew.values()) < 300, grew
+    stat_missing(m, 'warm', 20, pause=0.005)   # the window closes within a few requests
+    sleeps = sleeps_during(m.proc.pid, lambda: stat_missing(m, 'missing', 200, pause=0.005))
+    assert 180 <= sleeps < 300, sleeps
     check(m.unmount())
 
 
